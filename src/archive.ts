@@ -1,0 +1,76 @@
+import { extractAnswer } from './answer/index.js';
+import { UserError, type Config } from './config.js';
+import { BUILTIN_MODEL, buildBuiltinModel, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
+import { buildIndex, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress } from './index/index.js';
+import { readCorpus } from './ingest/index.js';
+import { retrieve } from './retrieve/index.js';
+import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
+
+/** A searchable archive: a loaded index and the model that embeds its queries. */
+export interface Archive {
+  readonly config: Config;
+  readonly index: ArchiveIndex;
+  readonly embedder: Embedder;
+  search(query: string, options?: { k?: number; filters?: SearchFilters }): Promise<SearchResponse>;
+  document(id: string): SourceDocument | undefined;
+  documents(): SourceDocument[];
+}
+
+export interface PrepareHooks {
+  log: (message: string) => void;
+  progress?: BuildProgress;
+}
+
+/** Loads the embedding model, building the built-in one first when it is missing. */
+export async function ensureEmbedder(config: Config, hooks: PrepareHooks): Promise<Embedder> {
+  if (!isModelPresent(config) && config.embedding.model === BUILTIN_MODEL) {
+    hooks.log(`The built-in model is missing; building it from ${config.corpusDir} and WordNet (about a minute)...`);
+    const { folder, ms } = await buildBuiltinModel(config, readCorpus(config.corpusDir).documents, hooks.log);
+    hooks.log(`Model written to ${folder} in ${(ms / 1000).toFixed(1)} s.`);
+  }
+  return loadEmbedder(config);
+}
+
+/**
+ * What `npm start` does before serving: model present, index present and matching the corpus,
+ * settings and model (rebuilt, with the reasons said, when not), then loaded.
+ */
+export async function prepareArchive(config: Config, hooks: PrepareHooks): Promise<Archive> {
+  const embedder = await ensureEmbedder(config, hooks);
+  const status = indexStaleness(config, embedder.info);
+  if (!status || status.reasons.length > 0) {
+    hooks.log(status ? `The index is out of date: ${status.reasons.join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
+    const report = await buildIndex(config, embedder, hooks.progress);
+    for (const s of report.skipped) hooks.log(`skipped ${s.source}: ${s.reason}`);
+    hooks.log(`Indexed ${report.manifest.counts.documents} documents as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s (index ${report.manifest.id}).`);
+  }
+  return openArchive(config, embedder);
+}
+
+/** Opens the live index as it is, without checking it against the corpus (the CLI's search and batch). */
+export async function openArchive(config: Config, embedder?: Embedder): Promise<Archive> {
+  const model = embedder ?? (await loadEmbedder(config));
+  const index = await openIndex(config.indexDir);
+  if (index.manifest.model.checksum !== model.info.checksum || index.manifest.model.dim !== model.info.dim) {
+    throw new UserError(
+      `The index at ${config.indexDir} was built with model ${index.manifest.model.id} (${index.manifest.model.checksum.slice(0, 12)}), not the configured ${model.info.id} (${model.info.checksum.slice(0, 12)}). Rebuild it with: npm run build-index`,
+      'index_model_mismatch',
+    );
+  }
+  const sorted = [...index.documents.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
+  return {
+    config,
+    index,
+    embedder: model,
+    async search(query, options = {}) {
+      const k = options.k ?? 10;
+      const filters = options.filters ?? {};
+      const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
+      if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
+      const { hits } = await retrieve(index, model, config, query, k, filters);
+      return { query, answer: extractAnswer(query, hits, config), results: hits, index: index.manifest.id };
+    },
+    document: (id) => index.documents.get(id),
+    documents: () => sorted,
+  };
+}

@@ -1,0 +1,124 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { serve } from '@hono/node-server';
+import { ensureEmbedder, prepareArchive, type PrepareHooks } from '../archive.js';
+import { loadConfig, UserError, type ConfigInput } from '../config.js';
+import { buildBuiltinModel } from '../embed/index.js';
+import { buildIndex } from '../index/index.js';
+import { readCorpus } from '../ingest/index.js';
+import { createApp } from '../serve/app.js';
+import { runBatch } from './batch.js';
+import { progressBar } from './progress.js';
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+function integer(min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+interface PathOptions {
+  corpus?: string;
+  index?: string;
+}
+
+function configFrom(options: PathOptions, extra: ConfigInput = {}) {
+  return loadConfig({ corpusDir: options.corpus, indexDir: options.index, ...extra });
+}
+
+function hooks(): PrepareHooks & { done(): void } {
+  const bar = progressBar('Embedding passages');
+  return { log, progress: (_stage, done, total) => bar.update(done, total), done: () => bar.stop() };
+}
+
+async function prepare(options: PathOptions, extra: ConfigInput = {}) {
+  const config = configFrom(options, extra);
+  const h = hooks();
+  try {
+    return await prepareArchive(config, h);
+  } finally {
+    h.done();
+  }
+}
+
+const program = new Command('archive').description('A searchable semantic archive with question answering.').showHelpAfterError();
+const withPaths = (cmd: Command) => cmd.option('--corpus <dir>', 'folder of documents (default: seeds)').option('--index <dir>', 'folder of the built index (default: index)');
+
+withPaths(program.command('start'))
+  .description('build what is missing or stale, then serve the search page and API')
+  .option('--port <n>', 'port to listen on (default: PORT or 8080)', integer(0, 65535))
+  .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
+  .action(async (options: PathOptions & { port?: number; host?: string }) => {
+    const archive = await prepare(options, { server: { port: options.port, host: options.host } });
+    const { port, host } = archive.config.server;
+    const server = serve({ fetch: createApp(archive).fetch, port, hostname: host }, (info) => {
+      log(`Serving the archive (${archive.index.manifest.counts.documents} documents) on http://${host === '0.0.0.0' ? 'localhost' : host}:${info.port}`);
+    });
+    const shutdown = () => server.close(() => process.exit(0));
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+  });
+
+withPaths(program.command('build-index'))
+  .description('build the index from the corpus (always rebuilds)')
+  .action(async (options: PathOptions) => {
+    const config = configFrom(options);
+    const h = hooks();
+    const embedder = await ensureEmbedder(config, h);
+    const report = await buildIndex(config, embedder, h.progress);
+    h.done();
+    for (const s of report.skipped) log(`skipped ${s.source}: ${s.reason}`);
+    log(`Indexed ${report.manifest.counts.documents} documents as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s.`);
+    process.stdout.write(`${JSON.stringify({ index: report.manifest.id, documents: report.manifest.counts.documents, chunks: report.manifest.counts.chunks, ms: report.ms, skipped: report.skipped })}\n`);
+  });
+
+program
+  .command('build-model')
+  .description('train the built-in embedding model from the corpus and WordNet')
+  .option('--corpus <dir>', 'folder of documents (default: seeds)')
+  .action(async (options: PathOptions) => {
+    const config = configFrom(options);
+    const { folder, ms } = await buildBuiltinModel(config, readCorpus(config.corpusDir).documents, log);
+    log(`Model written to ${folder} in ${(ms / 1000).toFixed(1)} s.`);
+    process.stdout.write(`${JSON.stringify({ model: folder, ms })}\n`);
+  });
+
+withPaths(program.command('search'))
+  .description('answer one question')
+  .argument('<question>', 'the question, in plain language')
+  .option('--k <n>', 'passages to return (1-100)', integer(1, 100), 10)
+  .option('--json', 'print the full response as JSON')
+  .action(async (question: string, options: PathOptions & { k: number; json?: boolean }) => {
+    if (!question.trim()) throw new UserError('The question is empty.');
+    const archive = await prepare(options);
+    const response = await archive.search(question.trim(), { k: options.k });
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(response)}\n`);
+      return;
+    }
+    const out: string[] = [];
+    if (response.answer) out.push(`Answer (${response.answer.score}): ${response.answer.text}`, `  — ${response.answer.citation.title}, ${response.answer.citation.source} [${response.answer.citation.start}-${response.answer.citation.end}]`, '');
+    else out.push('No answer found with enough confidence.', '');
+    for (const r of response.results) out.push(`${r.rank}. ${r.title} (${r.date ?? 'undated'}, ${r.source} [${r.start}-${r.end}], score ${r.score.toFixed(2)})`, `   ${r.text.replace(/\s+/g, ' ')}`, '');
+    process.stdout.write(out.join('\n'));
+  });
+
+withPaths(program.command('batch'))
+  .description('answer JSONL queries ({"id","query"} or plain lines) from --input or stdin; one JSON line out per query')
+  .option('--k <n>', 'passages per query (1-100)', integer(1, 100), 10)
+  .option('--input <file>', 'JSONL file of queries (default: stdin)')
+  .action(async (options: PathOptions & { k: number; input?: string }) => {
+    const archive = await prepare(options);
+    const bar = progressBar('Queries');
+    const { queries, errors } = await runBatch(archive, options, (line) => process.stdout.write(`${line}\n`), (n) => bar.update(n, n));
+    bar.stop();
+    log(`Answered ${queries - errors} of ${queries} lines (${errors} with errors).`);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof UserError) log(`Error: ${error.message}`);
+  else log(`Error: ${(error as Error).stack ?? String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Every setting of the archive, with its default. One schema feeds every stage. */
+export const ConfigSchema = z.object({
+  corpusDir: z.string().min(1).default('seeds'),
+  indexDir: z.string().min(1).default('index'),
+  embedding: z
+    .object({
+      /** Folder name under modelsDir (or a hub id when allowRemoteModels is on). */
+      model: z.string().min(1).default('archive-static'),
+      modelsDir: z.string().min(1).default('models'),
+      allowRemoteModels: z.boolean().default(false),
+      /** Load onnx/model_quantized.onnx instead of onnx/model.onnx. */
+      quantized: z.boolean().default(false),
+      /** Prefixes some models were trained with (e.g. bge, e5); unset means "known default for this model". */
+      queryPrefix: z.string().optional(),
+      passagePrefix: z.string().optional(),
+      batchSize: z.number().int().min(1).max(1024).default(64),
+    })
+    .prefault({}),
+  chunking: z
+    .object({
+      targetWords: z.number().int().min(10).max(2000).default(120),
+      maxWords: z.number().int().min(10).max(4000).default(200),
+      overlapSentences: z.number().int().min(0).max(5).default(1),
+    })
+    .prefault({}),
+  retrieval: z
+    .object({
+      /** Candidates taken from each side (dense and BM25) before fusion. */
+      candidates: z.number().int().min(10).max(2000).default(100),
+      /** Weight of the dense z-score in the fused score; BM25 gets 1 - denseWeight. */
+      denseWeight: z.number().min(0).max(1).default(0.4),
+      maxPerDoc: z.number().int().min(1).max(100).default(3),
+      /** Word-shingle Jaccard above which two passages count as the same text. */
+      duplicateThreshold: z.number().min(0).max(1).default(0.5),
+      bm25: z
+        .object({ k1: z.number().min(0).default(1.2), b: z.number().min(0).max(1).default(0.75) })
+        .prefault({}),
+    })
+    .prefault({}),
+  answer: z
+    .object({
+      /** Answers scoring below this are withheld (answer: null). */
+      minScore: z.number().min(0).max(1).default(0.35),
+      passagesConsidered: z.number().int().min(1).max(20).default(3),
+    })
+    .prefault({}),
+  server: z
+    .object({
+      port: z.number().int().min(0).max(65535).default(8080),
+      host: z.string().min(1).default('127.0.0.1'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Thrown for input a person must fix; the CLI prints the message without a stack trace. */
+export class UserError extends Error {
+  constructor(message: string, readonly code = 'invalid_input') {
+    super(message);
+  }
+}
+
+/** Formats zod issues as "path: message; ..." so people can find the offending field. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+/**
+ * Reads archive.config.json (or the file named by ARCHIVE_CONFIG) when present, then PORT and HOST
+ * from the environment, then the overrides (from CLI flags), and validates the result.
+ */
+export function loadConfig(overrides: ConfigInput = {}, cwd = process.cwd()): Config {
+  const file = process.env.ARCHIVE_CONFIG ?? resolve(cwd, 'archive.config.json');
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new UserError(`Config file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  } else if (process.env.ARCHIVE_CONFIG) {
+    throw new UserError(`Config file ${file} (from ARCHIVE_CONFIG) does not exist.`);
+  }
+  const server: Record<string, unknown> = { ...(fromFile.server as object) };
+  if (process.env.PORT !== undefined) server.port = Number(process.env.PORT);
+  if (process.env.HOST) server.host = process.env.HOST;
+  const merged = deepMerge(deepMerge(fromFile, { server }), overrides as Record<string, unknown>);
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) throw new UserError(`Invalid configuration: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && prev && typeof prev === 'object'
+        ? deepMerge(prev as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}

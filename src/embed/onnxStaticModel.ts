@@ -1,0 +1,43 @@
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/**
+ * Serialises a static embedding model as an ONNX graph:
+ * last_hidden_state = Gather(embeddings, input_ids) * attention_mask.
+ * Multiplying by the mask keeps padding rows at zero and makes attention_mask a real input,
+ * which transformers.js always feeds.
+ */
+export function encodeStaticEmbeddingOnnx(embeddings: Float32Array, vocabSize: number, dim: number): Uint8Array {
+  if (embeddings.length !== vocabSize * dim) throw new Error(`embedding matrix has ${embeddings.length} values, expected ${vocabSize}x${dim}`);
+  const T = onnx.TensorProto.DataType;
+  const bytes = new Uint8Array(embeddings.buffer, embeddings.byteOffset, embeddings.byteLength);
+  const dims = (...names: (string | number)[]) => ({
+    dim: names.map((n) => (typeof n === 'number' ? { dimValue: n } : { dimParam: n })),
+  });
+  const graph = onnx.GraphProto.create({
+    name: 'static_embedding',
+    initializer: [
+      onnx.TensorProto.create({ name: 'embeddings', dataType: T.FLOAT, dims: [vocabSize, dim], rawData: bytes }),
+      onnx.TensorProto.create({ name: 'unsqueeze_axes', dataType: T.INT64, dims: [1], int64Data: [-1] }),
+    ],
+    node: [
+      onnx.NodeProto.create({ opType: 'Gather', input: ['embeddings', 'input_ids'], output: ['token_vectors'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] }),
+      onnx.NodeProto.create({ opType: 'Cast', input: ['attention_mask'], output: ['mask_float'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }] }),
+      onnx.NodeProto.create({ opType: 'Unsqueeze', input: ['mask_float', 'unsqueeze_axes'], output: ['mask_3d'] }),
+      onnx.NodeProto.create({ opType: 'Mul', input: ['token_vectors', 'mask_3d'], output: ['last_hidden_state'] }),
+    ],
+    input: [
+      { name: 'input_ids', type: { tensorType: { elemType: T.INT64, shape: dims('batch', 'sequence') } } },
+      { name: 'attention_mask', type: { tensorType: { elemType: T.INT64, shape: dims('batch', 'sequence') } } },
+    ],
+    output: [{ name: 'last_hidden_state', type: { tensorType: { elemType: T.FLOAT, shape: dims('batch', 'sequence', dim) } } }],
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    producerName: 'semantic-archive',
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

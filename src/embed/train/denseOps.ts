@@ -1,0 +1,50 @@
+import onnxProto from 'onnx-proto';
+import ort from 'onnxruntime-node';
+
+const { onnx } = onnxProto;
+
+/**
+ * Dense matrix products for training, run by onnxruntime (already here for inference), whose
+ * multi-threaded SIMD kernels do in a fraction of a second what plain JavaScript loops take minutes for.
+ */
+function matmulGraph(transposeA: boolean): Uint8Array {
+  const T = onnx.TensorProto.DataType;
+  const shape = (a: string, b: string) => ({ dim: [{ dimParam: a }, { dimParam: b }] });
+  const nodes = transposeA
+    ? [
+        onnx.NodeProto.create({ opType: 'Transpose', input: ['a'], output: ['at'], attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 0] }] }),
+        onnx.NodeProto.create({ opType: 'MatMul', input: ['at', 'b'], output: ['c'] }),
+      ]
+    : [onnx.NodeProto.create({ opType: 'MatMul', input: ['a', 'b'], output: ['c'] })];
+  const graph = onnx.GraphProto.create({
+    name: transposeA ? 'matmul_tn' : 'matmul',
+    node: nodes,
+    input: [
+      { name: 'a', type: { tensorType: { elemType: T.FLOAT, shape: shape('n', 'k') } } },
+      { name: 'b', type: { tensorType: { elemType: T.FLOAT, shape: transposeA ? shape('n', 'm') : shape('k', 'm') } } },
+    ],
+    output: [{ name: 'c', type: { tensorType: { elemType: T.FLOAT, shape: shape('x', 'm') } } }],
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph })).finish();
+}
+
+export interface DenseOps {
+  /** (rows x k)ᵀ · (rows x m) -> k x m, all row-major. */
+  transposeTimes(a: Float32Array, b: Float32Array, rows: number, k: number, m: number): Promise<Float32Array>;
+  /** (rows x k) · (k x m) -> rows x m, all row-major. */
+  times(a: Float32Array, b: Float32Array, rows: number, k: number, m: number): Promise<Float32Array>;
+}
+
+export async function createDenseOps(): Promise<DenseOps> {
+  const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' } as const;
+  const tn = await ort.InferenceSession.create(matmulGraph(true), options);
+  const nn = await ort.InferenceSession.create(matmulGraph(false), options);
+  const run = async (session: ort.InferenceSession, a: Float32Array, aDims: number[], b: Float32Array, bDims: number[]) => {
+    const out = await session.run({ a: new ort.Tensor('float32', a, aDims), b: new ort.Tensor('float32', b, bDims) });
+    return out.c.data as Float32Array;
+  };
+  return {
+    transposeTimes: (a, b, rows, k, m) => run(tn, a, [rows, k], b, [rows, m]),
+    times: (a, b, rows, k, m) => run(nn, a, [rows, k], b, [k, m]),
+  };
+}

@@ -1,0 +1,64 @@
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const MONTH = `(${MONTHS.join('|')}|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\\.?`;
+const pad = (n: number) => String(n).padStart(2, '0');
+
+function monthNumber(name: string): number {
+  const key = name.toLowerCase().replace('.', '').slice(0, 3);
+  return MONTHS.findIndex((m) => m.startsWith(key)) + 1;
+}
+
+function validDay(year: number, month: number, day: number): boolean {
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
+
+/**
+ * A publication date stated by the text itself: a dateline near the top ("Thursday, 03 October 2013",
+ * "October 3, 2013", "2013-10-03") or a signature near the end ("June 2021"). Null when neither is there.
+ */
+export function dateFromText(text: string): string | null {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const head = lines.slice(0, 6);
+  const dayMonthYear = new RegExp(`^(?:[a-z]+day,?\\s+)?(\\d{1,2})(?:st|nd|rd|th)?\\s+${MONTH}\\s+(\\d{4})$`, 'i');
+  const monthDayYear = new RegExp(`^(?:[a-z]+day,?\\s+)?${MONTH}\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(\\d{4})$`, 'i');
+  for (const line of head) {
+    let m = line.match(dayMonthYear);
+    if (m && validDay(+m[3], monthNumber(m[2]), +m[1])) return `${m[3]}-${pad(monthNumber(m[2]))}-${pad(+m[1])}`;
+    m = line.match(monthDayYear);
+    if (m && validDay(+m[3], monthNumber(m[1]), +m[2])) return `${m[3]}-${pad(monthNumber(m[1]))}-${pad(+m[2])}`;
+    m = line.match(/^(\d{4})-(\d{2})-(\d{2})$/);
+    if (m && validDay(+m[1], +m[2], +m[3])) return line;
+  }
+  const signature = new RegExp(`^${MONTH}\\s+(\\d{4})$`, 'i');
+  for (const line of lines.slice(-4)) {
+    const m = line.match(signature);
+    if (m) return `${m[2]}-${pad(monthNumber(m[1]))}`;
+  }
+  return null;
+}
+
+/** The first line when it reads like a title (short, no full stop), else the opening words of the text. */
+export function titleFromText(text: string, fallback: string): string {
+  const first = text.split('\n').map((l) => l.trim()).find(Boolean);
+  if (!first) return fallback;
+  if (first.split(/\s+/).length <= 16 && !/[.!?]$/.test(first)) return first;
+  const words = first.split(/\s+/);
+  return words.length <= 12 ? first : `${words.slice(0, 12).join(' ')}…`;
+}
+
+/** Inclusive [first day, last day] covered by an ISO date of any precision, as YYYY-MM-DD strings. */
+export function dateSpan(date: string): [string, string] {
+  const [y, m, d] = date.split('-');
+  if (d) return [date, date];
+  if (m) return [`${y}-${m}-01`, `${y}-${m}-${pad(new Date(Date.UTC(+y, +m, 0)).getUTCDate())}`];
+  return [`${y}-01-01`, `${y}-12-31`];
+}
+
+/** ISO date with year, optional month, optional day, each checked to exist on the calendar. */
+export function isIsoDate(value: string): boolean {
+  const m = value.match(/^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/);
+  if (!m) return false;
+  const month = m[2] ? +m[2] : 1;
+  if (month < 1 || month > 12) return false;
+  return m[3] ? validDay(+m[1], month, +m[3]) : true;
+}

@@ -1,0 +1,121 @@
+import { splitSentences } from '../chunk/index.js';
+import type { Config } from '../config.js';
+import type { Embedder } from '../embed/index.js';
+import type { ArchiveIndex } from '../index/index.js';
+import { dateSpan } from '../ingest/index.js';
+import { lexicalTerms } from '../text/tokens.js';
+import type { SearchFilters, SearchHit, SourceDocument } from '../types.js';
+import { overlap, shingles } from './duplicates.js';
+import { fuseScores } from './fuse.js';
+
+export { fuseScores, standardize } from './fuse.js';
+
+export interface Retrieval {
+  hits: SearchHit[];
+  /** The query's vector, reused by the answer stage. */
+  queryVector: Float32Array;
+}
+
+const dot = (a: Float32Array, b: Float32Array) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+
+function documentFilter(index: ArchiveIndex, filters: SearchFilters): ((doc: SourceDocument) => boolean) | null {
+  const { docIds, from, to } = filters;
+  if (!docIds?.length && !from && !to) return null;
+  const allowed = docIds?.length ? new Set(docIds) : null;
+  const lower = from ? dateSpan(from)[0] : null;
+  const upper = to ? dateSpan(to)[1] : null;
+  return (doc) => {
+    if (allowed && !allowed.has(doc.id)) return false;
+    if (!lower && !upper) return true;
+    if (!doc.date) return false;
+    const [first, last] = dateSpan(doc.date);
+    return (!lower || last >= lower) && (!upper || first <= upper);
+  };
+}
+
+/** Shares of the query's terms (idf-weighted) that a sentence contains. */
+export function termCoverage(index: ArchiveIndex, queryTerms: string[], text: string): number {
+  if (queryTerms.length === 0) return 0;
+  const present = new Set(lexicalTerms(text));
+  let total = 0;
+  let covered = 0;
+  for (const term of new Set(queryTerms)) {
+    const idf = index.lexical.idf(term);
+    total += idf;
+    if (present.has(term)) covered += idf;
+  }
+  return total > 0 ? covered / total : 0;
+}
+
+/**
+ * Hybrid retrieval: dense (HNSW) and BM25 candidates, fused by weighted standard scores,
+ * then near-duplicates collapsed and at most maxPerDoc passages kept per document.
+ * Each hit carries its citation and its best-matching sentence.
+ */
+export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<Retrieval> {
+  const { candidates, denseWeight, maxPerDoc, duplicateThreshold } = config.retrieval;
+  const [queryVector] = await embedder.embed([query], 'query');
+  const docFilter = documentFilter(index, filters);
+  const chunkFilter = docFilter ? (label: number) => docFilter(index.documents.get(index.chunks[label].docId)!) : undefined;
+
+  const dense = index.vectors.search(queryVector, candidates, chunkFilter);
+  const bm25 = index.lexical.scores(query, chunkFilter);
+  const topBm25 = [...bm25.entries()].sort((a, b) => b[1] - a[1]).slice(0, candidates);
+  const labels = [...new Set([...dense.map((d) => d.label), ...topBm25.map(([label]) => label)])];
+  if (labels.length === 0) return { hits: [], queryVector };
+  const denseScores = labels.map((l) => dot(queryVector, index.vectors.vector(l)));
+  const bm25Scores = labels.map((l) => bm25.get(l) ?? 0);
+  const fused = fuseScores(denseScores, bm25Scores, denseWeight);
+  const order = labels.map((_, i) => i).sort((a, b) => fused[b] - fused[a] || labels[a] - labels[b]);
+
+  const queryTerms = lexicalTerms(query);
+  const kept: Array<{ i: number; shingles: Set<string> }> = [];
+  const perDoc = new Map<string, number>();
+  for (const i of order) {
+    if (kept.length >= k) break;
+    const chunk = index.chunks[labels[i]];
+    if ((perDoc.get(chunk.docId) ?? 0) >= maxPerDoc) continue;
+    const sh = shingles(chunk.text);
+    if (kept.some((o) => overlap(o.shingles, sh) >= duplicateThreshold)) continue;
+    kept.push({ i, shingles: sh });
+    perDoc.set(chunk.docId, (perDoc.get(chunk.docId) ?? 0) + 1);
+  }
+
+  // Best sentence of each kept passage: its own similarity to the query plus idf-weighted term coverage.
+  const sentenceSpans = kept.map(({ i }) => {
+    const chunk = index.chunks[labels[i]];
+    return splitSentences(chunk.text).map((s) => ({ start: chunk.start + s.start, end: chunk.start + s.end }));
+  });
+  const doc = (i: number) => index.documents.get(index.chunks[labels[i]].docId)!;
+  const sentenceTexts = sentenceSpans.flatMap((spans, n) => spans.map((s) => doc(kept[n].i).text.slice(s.start, s.end)));
+  const sentenceVectors = await embedder.embed(sentenceTexts, 'passage');
+  let cursor = 0;
+  const hits: SearchHit[] = kept.map(({ i }, n) => {
+    const chunk = index.chunks[labels[i]];
+    const d = doc(i);
+    let best = { start: chunk.start, end: chunk.end, text: chunk.text, score: -Infinity };
+    for (const span of sentenceSpans[n]) {
+      const text = sentenceTexts[cursor];
+      const score = 0.5 * dot(queryVector, sentenceVectors[cursor++]) + 0.5 * termCoverage(index, queryTerms, text);
+      if (score > best.score) best = { ...span, text, score };
+    }
+    return {
+      rank: n + 1,
+      score: fused[i],
+      docId: d.id,
+      source: d.source,
+      title: d.title,
+      date: d.date,
+      start: chunk.start,
+      end: chunk.end,
+      text: chunk.text,
+      sentence: { start: best.start, end: best.end, text: best.text, score: best.score },
+      scores: { dense: denseScores[i], bm25: bm25Scores[i] },
+    };
+  });
+  return { hits, queryVector };
+}

@@ -1,0 +1,87 @@
+import { z } from '@hono/zod-openapi';
+import { isIsoDate } from '../ingest/index.js';
+
+export const MAX_QUERY_CHARS = 2000;
+export const MAX_BATCH = 100;
+
+const Query = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`)
+  .refine((q) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFD]/.test(q), 'must not contain control characters or invalid UTF-8')
+  .openapi({ example: 'why did the 2016 bid fail' });
+const IsoDate = z.string().refine(isIsoDate, 'must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD').openapi({ example: '2015' });
+const DocIds = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+  .openapi({ description: 'Restrict to these document ids (repeat the parameter or separate with commas).' });
+
+const searchFields = {
+  q: Query,
+  k: z.coerce.number().int('must be a whole number').min(1).max(100).default(10).openapi({ example: 10 }),
+  doc: DocIds.optional(),
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
+};
+const checkRange = (v: { from?: string; to?: string }) => !v.from || !v.to || v.from <= v.to;
+const rangeMessage = { message: '"from" must not be after "to"', path: ['from'] };
+
+export const SearchQuerySchema = z.object(searchFields).strict().refine(checkRange, rangeMessage);
+export const SearchBodySchema = z
+  .object({ ...searchFields, k: z.number().int('must be a whole number').min(1).max(100).default(10) })
+  .strict()
+  .refine(checkRange, rangeMessage)
+  .openapi('SearchRequest');
+
+export const BatchBodySchema = z
+  .object({
+    queries: z
+      .array(z.object({ id: z.union([z.string(), z.number()]).optional(), q: Query }).strict())
+      .min(1, 'must hold at least one query')
+      .max(MAX_BATCH, `must hold at most ${MAX_BATCH} queries`),
+    k: z.number().int().min(1).max(100).default(10),
+    doc: DocIds.optional(),
+    from: IsoDate.optional(),
+    to: IsoDate.optional(),
+  })
+  .strict()
+  .refine(checkRange, rangeMessage)
+  .openapi('BatchRequest');
+
+export const DocIdParamSchema = z.object({ docId: z.string().min(1).max(200).openapi({ example: '001_004c609643dbb3e3' }) });
+
+export const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
+
+const CitationSchema = z
+  .object({ docId: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), start: z.number().int(), end: z.number().int() })
+  .openapi('Citation');
+
+export const SearchResponseSchema = z
+  .object({
+    query: z.string(),
+    answer: z.object({ text: z.string(), score: z.number(), citation: CitationSchema }).nullable(),
+    results: z.array(
+      CitationSchema.extend({
+        rank: z.number().int(),
+        score: z.number(),
+        text: z.string(),
+        sentence: z.object({ start: z.number().int(), end: z.number().int(), text: z.string(), score: z.number() }),
+        scores: z.object({ dense: z.number(), bm25: z.number() }),
+      }),
+    ),
+    index: z.string().openapi({ description: 'Manifest id of the index that answered.' }),
+  })
+  .openapi('SearchResponse');
+
+export const BatchResponseSchema = z
+  .object({ index: z.string(), results: z.array(z.object({ id: z.union([z.string(), z.number()]).nullable() }).and(SearchResponseSchema)) })
+  .openapi('BatchResponse');
+
+export const DocumentSummarySchema = z
+  .object({ id: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), publisher: z.string().nullable(), url: z.string().nullable(), chars: z.number().int() })
+  .openapi('DocumentSummary');
+
+export const DocumentSchema = DocumentSummarySchema.extend({ text: z.string() }).openapi('Document');
+
+export const HealthSchema = z.object({ status: z.literal('ok'), index: z.string(), documents: z.number().int(), chunks: z.number().int(), model: z.string() }).openapi('Health');

@@ -1,0 +1,30 @@
+import { stemmer } from 'stemmer';
+
+/** Lucene's English stop set: the one Anserini's published BM25 runs use. */
+const STOP_WORDS = new Set(
+  'a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with'.split(' '),
+);
+
+/** Lower-cased word tokens with diacritics removed; apostrophes inside words are dropped ("council's" -> "councils"). */
+export function words(text: string): string[] {
+  return (
+    text
+      .normalize('NFKD')
+      .replace(/\p{M}+/gu, '')
+      .toLowerCase()
+      .replace(/['’]s\b/g, '')
+      .replace(/['’]/g, '')
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
+}
+
+export function isStopWord(word: string): boolean {
+  return STOP_WORDS.has(word);
+}
+
+/** Terms for lexical matching: words without stop words, Porter-stemmed. */
+export function lexicalTerms(text: string): string[] {
+  const out: string[] = [];
+  for (const w of words(text)) if (!STOP_WORDS.has(w)) out.push(stemmer(w));
+  return out;
+}

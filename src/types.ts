@@ -1,0 +1,61 @@
+/** A cleaned source document. `text` is what every offset and citation points into. */
+export interface SourceDocument {
+  /** Stable id derived from the file's path. */
+  id: string;
+  /** Path relative to the corpus folder, with forward slashes. */
+  source: string;
+  title: string;
+  /** ISO date: YYYY, YYYY-MM or YYYY-MM-DD; null when unknown. */
+  date: string | null;
+  publisher: string | null;
+  url: string | null;
+  text: string;
+}
+
+/** A passage of a document: `text === document.text.slice(start, end)`. */
+export interface Chunk {
+  id: number;
+  docId: string;
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface Citation {
+  docId: string;
+  source: string;
+  title: string;
+  date: string | null;
+  start: number;
+  end: number;
+}
+
+export interface SearchHit extends Citation {
+  rank: number;
+  score: number;
+  text: string;
+  /** The best-matching sentence, as offsets into the document's clean text. */
+  sentence: { start: number; end: number; text: string; score: number };
+  scores: { dense: number; bm25: number };
+}
+
+export interface Answer {
+  text: string;
+  score: number;
+  citation: Citation;
+}
+
+export interface SearchFilters {
+  docIds?: string[];
+  /** Inclusive ISO date bounds (YYYY, YYYY-MM or YYYY-MM-DD). */
+  from?: string;
+  to?: string;
+}
+
+export interface SearchResponse {
+  query: string;
+  answer: Answer | null;
+  results: SearchHit[];
+  /** Manifest id of the index that answered. */
+  index: string;
+}
