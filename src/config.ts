@@ -22,8 +22,8 @@ export const ConfigSchema = z.object({
     .prefault({}),
   chunking: z
     .object({
-      targetWords: z.number().int().min(10).max(2000).default(120),
-      maxWords: z.number().int().min(10).max(4000).default(200),
+      targetWords: z.number().int().min(10).max(2000).default(100),
+      maxWords: z.number().int().min(10).max(4000).default(180),
       overlapSentences: z.number().int().min(0).max(5).default(1),
     })
     .prefault({}),

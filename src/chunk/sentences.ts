@@ -11,7 +11,8 @@ const ABBREVIATION = /(?:^|[\s(“"])(?:mr|mrs|ms|dr|prof|cllr|rt|hon|st|no|vs|e
 /**
  * Sentence spans of `text` (offsets into it), trimmed of surrounding whitespace.
  * Unicode sentence boundaries (Intl.Segmenter), then two repairs: a paragraph break always ends a
- * sentence, and a boundary right after a known abbreviation ("Cllr. House") is undone.
+ * sentence, and a boundary is undone after a known abbreviation ("Cllr. House") or before a
+ * lower-case letter (a quoted title ending in "?" inside a sentence).
  */
 export function splitSentences(text: string): Span[] {
   const spans: Span[] = [];
@@ -21,7 +22,8 @@ export function splitSentences(text: string): Span[] {
     for (const { segment, index } of segmenter.segment(body)) {
       const span = trimSpan(text, paragraph.start + index, paragraph.start + index + segment.length);
       if (!span) continue;
-      if (pending && ABBREVIATION.test(text.slice(pending.start, pending.end))) pending.end = span.end;
+      const continues = /^[\p{Ll}]/u.test(text[span.start]) || ABBREVIATION.test(text.slice(pending?.start ?? 0, pending?.end ?? 0));
+      if (pending && continues) pending.end = span.end;
       else {
         if (pending) spans.push(pending);
         pending = span;

@@ -53,18 +53,25 @@ function unwrapHardWrapped(text: string): string[] {
     const raw = lines[i];
     const line = raw.trim();
     const trailingSpaces = raw.length - raw.trimEnd().length;
+    const next = lines[i + 1]?.trim();
+    const previous = lines[i - 1]?.trim() ?? '';
+    const heading =
+      next !== undefined &&
+      isHeadingLike(line) &&
+      /^[\p{Lu}\p{N}“"‘]/u.test(next) &&
+      (SENTENCE_END.test(previous) || previous === '' || (!paragraphHasSentenceEnd && paragraphWords + line.split(/\s+/).length <= 12));
+    // A heading after a finished sentence starts its own paragraph even when the extractor did not mark one.
+    if (heading && SENTENCE_END.test(previous) && out.endsWith(' ')) {
+      out = out.trimEnd() + PARAGRAPH_BREAK;
+      paragraphWords = 0;
+      paragraphHasSentenceEnd = false;
+    }
     out += line;
     paragraphWords += line.split(/\s+/).length;
     paragraphHasSentenceEnd ||= /[.!?]["”’')\]]*(\s|$)/.test(line);
-    const next = lines[i + 1]?.trim();
     if (next === undefined) break;
-    const previous = lines[i - 1]?.trim() ?? '';
     // The extractor marks a paragraph's last line with two or more trailing spaces.
     const paragraphEnd = TERMINAL.test(line) && trailingSpaces >= 2;
-    const heading =
-      isHeadingLike(line) &&
-      /^[\p{Lu}\p{N}“"‘]/u.test(next) &&
-      (SENTENCE_END.test(previous) || previous === '' || (!paragraphHasSentenceEnd && paragraphWords <= 12));
     if (paragraphEnd || heading) {
       out += PARAGRAPH_BREAK;
       paragraphWords = 0;

@@ -94,15 +94,18 @@ export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: 
   const sentenceTexts = sentenceSpans.flatMap((spans, n) => spans.map((s) => doc(kept[n].i).text.slice(s.start, s.end)));
   const sentenceVectors = await embedder.embed(sentenceTexts, 'passage');
   let cursor = 0;
+  // A sentence already shown as the best of a higher passage (the overlap between chunks) is not shown again.
+  const shown = new Set<number>();
   const hits: SearchHit[] = kept.map(({ i }, n) => {
     const chunk = index.chunks[labels[i]];
     const d = doc(i);
-    let best = { start: chunk.start, end: chunk.end, text: chunk.text, score: -Infinity };
-    for (const span of sentenceSpans[n]) {
+    const scored = sentenceSpans[n].map((span) => {
       const text = sentenceTexts[cursor];
-      const score = 0.5 * dot(queryVector, sentenceVectors[cursor++]) + 0.5 * termCoverage(index, queryTerms, text);
-      if (score > best.score) best = { ...span, text, score };
-    }
+      return { ...span, text, score: 0.5 * dot(queryVector, sentenceVectors[cursor++]) + 0.5 * termCoverage(index, queryTerms, text) };
+    });
+    const ranked = scored.sort((a, b) => b.score - a.score);
+    const best = ranked.find((s) => !shown.has(s.start)) ?? ranked[0];
+    shown.add(best.start);
     return {
       rank: n + 1,
       score: fused[i],
