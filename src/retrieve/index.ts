@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
 import type { ArchiveIndex } from '../index/index.js';
 import { dateSpan } from '../ingest/index.js';
-import { lexicalTerms } from '../text/tokens.js';
+import { lexicalTerms, queryTerms as questionTerms } from '../text/tokens.js';
 import type { SearchFilters, SearchHit, SourceDocument } from '../types.js';
 import { overlap, shingles } from './duplicates.js';
 import { fuseScores } from './fuse.js';
@@ -72,7 +72,7 @@ export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: 
   const fused = fuseScores(denseScores, bm25Scores, denseWeight);
   const order = labels.map((_, i) => i).sort((a, b) => fused[b] - fused[a] || labels[a] - labels[b]);
 
-  const queryTerms = lexicalTerms(query);
+  const queryTerms = questionTerms(query);
   const kept: Array<{ i: number; shingles: Set<string> }> = [];
   const perDoc = new Map<string, number>();
   for (const i of order) {

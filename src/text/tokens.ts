@@ -28,3 +28,13 @@ export function lexicalTerms(text: string): string[] {
   for (const w of words(text)) if (!STOP_WORDS.has(w)) out.push(stemmer(w));
   return out;
 }
+
+/** Words that shape a question but are not what it is about ("why did ... fail"). */
+const QUESTION_WORDS = new Set('why what how who whom whose when where which did does do can could would should'.split(' '));
+
+/** Lexical terms of a query: as for passages, without the question's own words. */
+export function queryTerms(query: string): string[] {
+  const out: string[] = [];
+  for (const w of words(query)) if (!STOP_WORDS.has(w) && !QUESTION_WORDS.has(w)) out.push(stemmer(w));
+  return out;
+}
