@@ -63,7 +63,9 @@ export async function trainStaticModel(documents: SourceDocument[], options: Bui
   for (const s of sentences) for (const w of s) { frequency.set(w, (frequency.get(w) ?? 0) + 1); corpusWords.add(w); }
   for (const b of bags) for (const w of b.words) frequency.set(w, (frequency.get(w) ?? 0) + 1);
   const byFrequency = [...frequency.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const vocabulary = byFrequency.filter(([w, n]) => corpusWords.has(w) || n >= 2).slice(0, options.maxVocabulary).map(([w]) => w);
+  const vocabulary = [...byFrequency.filter(([w]) => corpusWords.has(w)), ...byFrequency.filter(([w, n]) => !corpusWords.has(w) && n >= 2)]
+    .slice(0, options.maxVocabulary)
+    .map(([w]) => w);
   const idOf = new Map(vocabulary.map((w, i) => [w, i]));
   const toIds = (ws: string[]) => Int32Array.from(ws.map((w) => idOf.get(w) ?? -1).filter((i) => i >= 0));
 

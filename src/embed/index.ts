@@ -82,7 +82,12 @@ export async function loadEmbedder(config: Config): Promise<Embedder> {
         const batch = texts.slice(i, i + batchSize).map((t) => prefix + t);
         const tensor = await extractor(batch, { pooling: 'mean', normalize: true });
         const data = tensor.data as Float32Array;
-        for (let b = 0; b < batch.length; b++) out.push(data.slice(b * dim, (b + 1) * dim));
+        for (let b = 0; b < batch.length; b++) {
+          const vector = data.slice(b * dim, (b + 1) * dim);
+          // A text with no known word pools to a zero vector, which normalising turns into NaN: keep it zero.
+          if (!Number.isFinite(vector[0])) vector.fill(0);
+          out.push(vector);
+        }
       }
       return out;
     },

@@ -141,7 +141,7 @@ export function removeRepeatedQuotes(text: string): string {
       result = before + glue + rest;
     }
   }
-  return result;
+  return result.replace(/\n{3,}/g, '\n\n').trim();
 }
 
 /** News pages repeat an image caption back to back ("Caption.Caption."): keep one. */

@@ -1,0 +1,101 @@
+import { appendFileSync, cpSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openArchive, prepareArchive } from '../src/archive.js';
+import { loadConfig } from '../src/config.js';
+import { loadEmbedder, type Embedder } from '../src/embed/index.js';
+import { buildIndex, indexStaleness, openIndex, readManifest } from '../src/index/index.js';
+import { copyOfSeeds, tempDir } from './helpers.js';
+
+const QUESTIONS = ['why did the 2016 bid fail', 'what replaced the Hampshire Senate', 'Heart of Wessex'];
+
+async function freshIndex() {
+  const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index') });
+  const embedder = await loadEmbedder(config);
+  const report = await buildIndex(config, embedder);
+  return { config, embedder, report };
+}
+
+const generation = (indexDir: string) => readFileSync(join(indexDir, 'CURRENT'), 'utf8').trim();
+
+describe('the index on disk', () => {
+  it('survives a save and load: the reloaded index answers exactly as before', async () => {
+    const { config, embedder } = await freshIndex();
+    const first = await openArchive(config, embedder);
+    const before = await Promise.all(QUESTIONS.map((q) => first.search(q, { k: 5 })));
+    const reloaded = await openArchive(loadConfig({ corpusDir: config.corpusDir, indexDir: config.indexDir }));
+    const after = await Promise.all(QUESTIONS.map((q) => reloaded.search(q, { k: 5 })));
+    expect(after).toEqual(before);
+    expect(reloaded.index.chunks.length).toBe(first.index.manifest.counts.chunks);
+    expect(reloaded.index.vectors.size).toBe(reloaded.index.chunks.length);
+  });
+
+  it('records model, settings and a hash per source file in its manifest', async () => {
+    const { config, embedder, report } = await freshIndex();
+    const manifest = readManifest(config.indexDir)!;
+    expect(manifest).toEqual(report.manifest);
+    expect(manifest.model).toMatchObject({ id: 'archive-static', dim: 256, checksum: embedder.info.checksum });
+    expect(manifest.chunking).toEqual(config.chunking);
+    expect(Object.keys(manifest.sources).sort()).toEqual(['000_2f8a857afa737480.txt', '001_004c609643dbb3e3.txt', '002_d7df6b83d73dff84.txt', '003_b19f9eb657466ce4.txt', 'catalog.json']);
+    expect(Object.values(manifest.sources).every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true);
+  });
+
+  it('gives the same manifest id for the same inputs', async () => {
+    const a = await freshIndex();
+    const b = await freshIndex();
+    expect(a.report.manifest.id).toBe(b.report.manifest.id);
+  });
+
+  it('says why it is stale when the corpus or settings change, and rebuilds on prepare', async () => {
+    const { config, embedder } = await freshIndex();
+    expect(indexStaleness(config, embedder.info)!.reasons).toEqual([]);
+    appendFileSync(join(config.corpusDir, '002_d7df6b83d73dff84.txt'), '\nA late correction to the article.\n');
+    writeFileSync(join(config.corpusDir, 'new.md'), 'A new note about the Solent combined authority.');
+    expect(indexStaleness(config, embedder.info)!.reasons).toEqual(['1 file(s) added: new.md', '1 file(s) changed: 002_d7df6b83d73dff84.txt']);
+    const changedSettings = loadConfig({ corpusDir: config.corpusDir, indexDir: config.indexDir, chunking: { targetWords: 60 } });
+    expect(indexStaleness(changedSettings, embedder.info)!.reasons).toContain('chunking settings changed');
+    const messages: string[] = [];
+    const archive = await prepareArchive(config, { log: (m) => messages.push(m) });
+    expect(messages[0]).toMatch(/out of date: 1 file\(s\) added: new\.md; 1 file\(s\) changed/);
+    expect(archive.document('new')?.text).toBe('A new note about the Solent combined authority.');
+    expect(indexStaleness(config, embedder.info)!.reasons).toEqual([]);
+  });
+
+  it('keeps the previous index live when a build dies part-way', async () => {
+    const { config, embedder } = await freshIndex();
+    const live = generation(config.indexDir);
+    const before = await (await openArchive(config, embedder)).search(QUESTIONS[0]);
+    writeFileSync(join(config.corpusDir, 'extra.txt'), 'Another document that forces a rebuild.');
+    let calls = 0;
+    const failing: Embedder = { info: embedder.info, embed: async (texts, kind) => (++calls > 1 ? Promise.reject(new Error('killed')) : embedder.embed(texts, kind)) };
+    await expect(buildIndex(loadConfig({ ...config, embedding: { ...config.embedding, batchSize: 8 } }), failing)).rejects.toThrowError('killed');
+    expect(generation(config.indexDir)).toBe(live);
+    const after = await (await openArchive(config, embedder)).search(QUESTIONS[0]);
+    expect(after).toEqual(before);
+  });
+
+  it('refuses a damaged index with a message that says how to rebuild', async () => {
+    const { config } = await freshIndex();
+    const dir = join(config.indexDir, generation(config.indexDir));
+    const damaged = join(tempDir(), 'index');
+    cpSync(config.indexDir, damaged, { recursive: true });
+    truncateSync(join(damaged, generation(damaged), 'vectors.hnsw'), 100);
+    await expect(openIndex(damaged)).rejects.toThrowError(/damaged: vectors.hnsw has 100 bytes.*npm run build-index/);
+
+    const flipped = join(tempDir(), 'index');
+    cpSync(config.indexDir, flipped, { recursive: true });
+    const docs = join(flipped, generation(flipped), 'documents.json');
+    writeFileSync(docs, readFileSync(docs, 'utf8').replace('Hampshire', 'Hampshirf'));
+    await expect(openIndex(flipped)).rejects.toThrowError(/documents.json does not match its checksum/);
+
+    const foreign = join(tempDir(), 'index');
+    cpSync(config.indexDir, foreign, { recursive: true });
+    const manifestFile = join(foreign, generation(foreign), 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    writeFileSync(manifestFile, JSON.stringify({ ...manifest, model: { ...manifest.model, checksum: 'another-model' } }));
+    await expect(openArchive(loadConfig({ indexDir: foreign }))).rejects.toThrowError(/was built with model .* not the configured/);
+
+    await expect(openIndex(join(tempDir(), 'none'))).rejects.toThrowError(/No index at .*npm run build-index/);
+    expect(readdirSync(dir)).toContain('manifest.json');
+  });
+});

@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, UserError } from '../src/config.js';
+import { loadEmbedder, modelFolder } from '../src/embed/index.js';
+import { trainStaticModel, writeModelFolder } from '../src/embed/builtinModel.js';
+import { readCorpus } from '../src/ingest/index.js';
+import { SEEDS, tempDir } from './helpers.js';
+
+const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
+
+describe('the built-in model', () => {
+  const config = loadConfig();
+
+  it('is a standard transformers.js model folder', () => {
+    const folder = modelFolder(config);
+    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) expect(existsSync(join(folder, file))).toBe(true);
+    expect(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')).model_type).toBe('bert');
+  });
+
+  it('loads through the feature-extraction pipeline and gives unit vectors of the stated size', async () => {
+    const embedder = await loadEmbedder(config);
+    expect(embedder.info.dim).toBe(256);
+    const vectors = await embedder.embed(['Why did the 2016 bid fail?', 'The councils refused a directly elected mayor.', 'hospital'], 'passage');
+    for (const v of vectors) {
+      expect(v.length).toBe(256);
+      expect(norm(v)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('places related words nearer than unrelated ones', async () => {
+    const embedder = await loadEmbedder(config);
+    const [hospital, infirmary, mayor] = await embedder.embed(['hospital', 'infirmary', 'mayor'], 'passage');
+    expect(dot(hospital, infirmary)).toBeGreaterThan(dot(hospital, mayor) + 0.2);
+  });
+
+  it('gives a zero vector, not NaN, for text with no known word', async () => {
+    const embedder = await loadEmbedder(config);
+    const [v] = await embedder.embed(['qzxqzx vbnvbn'], 'query');
+    expect(Array.from(v).every((x) => x === 0)).toBe(true);
+  });
+
+  it('says how to build it when it is missing', async () => {
+    const missing = loadConfig({ embedding: { modelsDir: tempDir() } });
+    await expect(loadEmbedder(missing)).rejects.toThrowError(/npm run build-model/);
+    const other = loadConfig({ embedding: { modelsDir: tempDir(), model: 'Xenova/bge-small-en-v1.5' } });
+    await expect(loadEmbedder(other)).rejects.toThrowError(UserError);
+  });
+});
+
+describe('training a small model', () => {
+  const documents = readCorpus(SEEDS).documents;
+  const options = { dim: 16, maxVocabulary: 3000, window: 5, sifA: 1e-3 };
+
+  it('is deterministic: the same inputs give the same model file', async () => {
+    const dir = tempDir();
+    writeModelFolder(join(dir, 'a'), await trainStaticModel(documents, options), {});
+    writeModelFolder(join(dir, 'b'), await trainStaticModel(documents, options), {});
+    for (const file of ['onnx/model.onnx', 'tokenizer.json', 'config.json']) {
+      expect(readFileSync(join(dir, 'a', file)).equals(readFileSync(join(dir, 'b', file)))).toBe(true);
+    }
+  });
+
+  it('embeds a one-word text as that word\'s trained vector, and applies configured prefixes', async () => {
+    const modelsDir = tempDir();
+    const model = await trainStaticModel(documents, options);
+    writeModelFolder(join(modelsDir, 'my-model'), model, {});
+    const embedder = await loadEmbedder(loadConfig({ embedding: { modelsDir, model: 'my-model', queryPrefix: 'mayor ' } }));
+    expect(embedder.info).toMatchObject({ id: 'my-model', dim: options.dim, queryPrefix: 'mayor ', passagePrefix: '' });
+    const word = 'devolution';
+    const i = model.vocabulary.indexOf(word);
+    const trained = model.vectors.slice(i * options.dim, (i + 1) * options.dim);
+    const [passage] = await embedder.embed([word], 'passage');
+    expect(dot(passage, trained) / norm(trained)).toBeCloseTo(1, 4);
+    const [query] = await embedder.embed([word], 'query');
+    expect(dot(query, passage)).toBeLessThan(0.999);
+  });
+});

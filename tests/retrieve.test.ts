@@ -1,0 +1,85 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Archive } from '../src/archive.js';
+import { UserError } from '../src/config.js';
+import { fuseScores, standardize } from '../src/retrieve/index.js';
+import { copyOfSeeds, seedArchive } from './helpers.js';
+
+let archive: Archive;
+beforeAll(async () => {
+  archive = await seedArchive();
+});
+
+describe('hybrid retrieval over the seeds', () => {
+  it('cites every passage and its best sentence by offsets into the clean text', async () => {
+    const { results } = await archive.search('why did the 2016 bid fail', { k: 10 });
+    expect(results.length).toBe(10);
+    for (const r of results) {
+      const doc = archive.document(r.docId)!;
+      expect(r.text).toBe(doc.text.slice(r.start, r.end));
+      expect(r.sentence.text).toBe(doc.text.slice(r.sentence.start, r.sentence.end));
+      expect(r.sentence.start).toBeGreaterThanOrEqual(r.start);
+      expect(r.sentence.end).toBeLessThanOrEqual(r.end);
+      expect(r).toMatchObject({ source: doc.source, title: doc.title, date: doc.date });
+    }
+    expect(results.map((r) => r.rank)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(results.map((r) => r.score)).toEqual([...results.map((r) => r.score)].sort((a, b) => b - a));
+  });
+
+  it('keeps at most maxPerDoc passages of one document', async () => {
+    const { results } = await archive.search('devolution and combined authority', { k: 10 });
+    const perDoc = new Map<string, number>();
+    for (const r of results) perDoc.set(r.docId, (perDoc.get(r.docId) ?? 0) + 1);
+    expect(Math.max(...perDoc.values())).toBeLessThanOrEqual(archive.config.retrieval.maxPerDoc);
+  });
+
+  it('filters by document', async () => {
+    const { results } = await archive.search('mayor', { k: 5, filters: { docIds: ['002_d7df6b83d73dff84'] } });
+    expect(results.length).toBeGreaterThan(0);
+    expect(new Set(results.map((r) => r.docId))).toEqual(new Set(['002_d7df6b83d73dff84']));
+    await expect(archive.search('mayor', { filters: { docIds: ['nope'] } })).rejects.toThrowError(UserError);
+  });
+
+  it('filters by publication date range, at any date precision', async () => {
+    const only2021 = await archive.search('devolution', { k: 10, filters: { from: '2021', to: '2021-12-31' } });
+    expect(new Set(only2021.results.map((r) => r.date))).toEqual(new Set(['2021-06']));
+    const before2014 = await archive.search('partnership working', { k: 10, filters: { to: '2014' } });
+    expect(new Set(before2014.results.map((r) => r.docId))).toEqual(new Set(['003_b19f9eb657466ce4']));
+    const future = await archive.search('devolution', { filters: { from: '2099' } });
+    expect(future.results).toEqual([]);
+    expect(future.answer).toBeNull();
+  });
+
+  it('collapses a passage that appears twice in the corpus', async () => {
+    const corpus = copyOfSeeds();
+    copyFileSync(join(corpus, '003_b19f9eb657466ce4.txt'), join(corpus, 'copy-of-003.txt'));
+    const withCopy = await seedArchive({ corpusDir: corpus, retrieval: { maxPerDoc: 10 } });
+    const { results } = await withCopy.search('what replaced the Hampshire Senate', { k: 10 });
+    const texts = results.map((r) => r.text);
+    expect(new Set(texts).size).toBe(texts.length);
+    // Without collapsing, both copies of each Senate passage would rank side by side.
+    expect(results.filter((r) => r.text.includes('previously discharged by the Hampshire Senate')).length).toBeGreaterThan(0);
+  });
+
+  it('answers with the sentence that answers, cited, or with null when nothing does', async () => {
+    const { answer } = await archive.search('what replaced the Hampshire Senate');
+    expect(answer!.text).toContain('The Hampshire Partnership, which will now take on the role previously discharged by the Hampshire Senate');
+    expect(archive.document(answer!.citation.docId)!.text.slice(answer!.citation.start, answer!.citation.end)).toBe(answer!.text);
+    const nonsense = await archive.search('qzxqzx vbnvbn');
+    expect(nonsense.answer).toBeNull();
+  });
+});
+
+describe('fusion', () => {
+  it('standardises each side and weighs them', () => {
+    expect(standardize([1, 2, 3])).toEqual([-Math.sqrt(1.5), 0, Math.sqrt(1.5)]);
+    expect(standardize([4, 4])).toEqual([0, 0]);
+    const dense = [0.9, 0.1, 0.5];
+    const bm25 = [0, 10, 5];
+    expect(fuseScores(dense, bm25, 1)).toEqual(standardize(dense));
+    expect(fuseScores(dense, bm25, 0)).toEqual(standardize(bm25));
+    const half = fuseScores(dense, bm25, 0.5);
+    expect(half[2]).toBeCloseTo(0.5 * standardize(dense)[2] + 0.5 * standardize(bm25)[2]);
+  });
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    // Builds the built-in model once (about a minute on 2 cores) before any test file runs.
+    globalSetup: ['tests/setup/model.ts'],
+    // onnxruntime and hnswlib are native addons: separate processes are safer than worker threads.
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+  },
+});
