@@ -52,10 +52,12 @@ export async function runBatch(archive: Archive, options: { input?: string; k: n
   const input = options.input ? createReadStream(options.input, 'utf8') : process.stdin;
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
+  let queries = 0;
   let errors = 0;
   for await (const line of lines) {
     n++;
     if (!line.trim()) continue;
+    queries++;
     const parsed = parseBatchLine(line, n);
     if ('error' in parsed) {
       errors++;
@@ -71,5 +73,5 @@ export async function runBatch(archive: Archive, options: { input?: string; k: n
     }
     onProgress(n);
   }
-  return { queries: n, errors };
+  return { queries, errors };
 }

@@ -114,7 +114,7 @@ withPaths(program.command('batch'))
     const bar = progressBar('Queries');
     const { queries, errors } = await runBatch(archive, options, (line) => process.stdout.write(`${line}\n`), (n) => bar.update(n, n));
     bar.stop();
-    log(`Answered ${queries - errors} of ${queries} lines (${errors} with errors).`);
+    log(`Answered ${queries - errors} of ${queries} queries (${errors} with errors).`);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

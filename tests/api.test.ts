@@ -1,0 +1,130 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Archive } from '../src/archive.js';
+import { createApp } from '../src/serve/app.js';
+import { seedArchive } from './helpers.js';
+
+let archive: Archive;
+let app: ReturnType<typeof createApp>;
+beforeAll(async () => {
+  archive = await seedArchive();
+  app = createApp(archive);
+});
+
+const post = (path: string, body: string, type = 'application/json') => app.request(path, { method: 'POST', body, headers: { 'content-type': type } });
+
+describe('the HTTP API', () => {
+  it('searches by GET and POST with the same answer', async () => {
+    const get = await app.request('/api/search?q=why%20did%20the%202016%20bid%20fail&k=3');
+    expect(get.status).toBe(200);
+    const viaGet = await get.json();
+    const viaPost = await (await post('/api/search', JSON.stringify({ q: 'why did the 2016 bid fail', k: 3 }))).json();
+    expect(viaPost).toEqual(viaGet);
+    expect(viaGet.results).toHaveLength(3);
+    expect(viaGet.index).toBe(archive.index.manifest.id);
+    expect(viaGet.results[0]).toHaveProperty('sentence.start');
+  });
+
+  it('filters by doc (repeated or comma-separated) and by date', async () => {
+    const a = await (await app.request('/api/search?q=mayor&doc=002_d7df6b83d73dff84&doc=000_2f8a857afa737480')).json();
+    const b = await (await app.request('/api/search?q=mayor&doc=002_d7df6b83d73dff84,000_2f8a857afa737480')).json();
+    expect(a).toEqual(b);
+    expect(new Set(a.results.map((r: { docId: string }) => r.docId))).toEqual(new Set(['002_d7df6b83d73dff84', '000_2f8a857afa737480']));
+    const dated = await (await app.request('/api/search?q=partnership&from=2013-01&to=2013-12')).json();
+    expect(new Set(dated.results.map((r: { date: string }) => r.date))).toEqual(new Set(['2013-10-03']));
+  });
+
+  it('answers a batch in order, up to 100 queries', async () => {
+    const res = await post('/api/batch', JSON.stringify({ queries: [{ id: 'a', q: 'Heart of Wessex' }, { q: 'Hampshire Senate' }], k: 2 }));
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.results.map((r: { id: unknown; query: string }) => [r.id, r.query])).toEqual([['a', 'Heart of Wessex'], [null, 'Hampshire Senate']]);
+    expect(body.results[0].results).toHaveLength(2);
+  });
+
+  it('serves documents, the list, health and an OpenAPI description', async () => {
+    const doc = await (await app.request('/api/docs/003_b19f9eb657466ce4')).json();
+    expect(doc).toMatchObject({ id: '003_b19f9eb657466ce4', date: '2013-10-03', source: '003_b19f9eb657466ce4.txt' });
+    expect(doc.text).toBe(archive.document('003_b19f9eb657466ce4')!.text);
+    const list = await (await app.request('/api/docs')).json();
+    expect(list.map((d: { id: string }) => d.id)).toHaveLength(4);
+    expect(await (await app.request('/api/health')).json()).toMatchObject({ status: 'ok', documents: 4, index: archive.index.manifest.id });
+    const spec = await (await app.request('/api/openapi.json')).json();
+    expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/health', '/api/search']);
+    expect(spec.paths['/api/search'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['doc', 'from', 'k', 'q', 'to']);
+  });
+
+  const bad: Array<[string, () => Response | Promise<Response>, number, RegExp]> = [
+    ['empty query', () => app.request('/api/search?q='), 400, /q: must not be empty/],
+    ['whitespace query', () => app.request('/api/search?q=%20%20%20'), 400, /q: must not be empty/],
+    ['missing query', () => app.request('/api/search'), 400, /q:/],
+    ['k of 0', () => app.request('/api/search?q=a&k=0'), 400, /k:/],
+    ['k of -1', () => app.request('/api/search?q=a&k=-1'), 400, /k:/],
+    ['huge k', () => app.request('/api/search?q=a&k=1000000000'), 400, /k:/],
+    ['k not a number', () => app.request('/api/search?q=a&k=abc'), 400, /k:/],
+    ['fractional k', () => app.request('/api/search?q=a&k=2.5'), 400, /k: must be a whole number/],
+    ['unknown parameter', () => app.request('/api/search?q=a&colour=red'), 400, /colour/],
+    ['bad date', () => app.request('/api/search?q=a&from=June%202021'), 400, /from: must be an ISO date/],
+    ['from after to', () => app.request('/api/search?q=a&from=2022&to=2021'), 400, /"from" must not be after "to"/],
+    ['query too long', () => app.request(`/api/search?q=${'a'.repeat(10_000)}`), 400, /at most 2000 characters/],
+    ['control characters', () => app.request('/api/search?q=a%00b'), 400, /control characters/],
+    ['malformed JSON', () => post('/api/search', '{"q": "a"'), 400, /Malformed JSON/],
+    ['wrong content type', () => post('/api/search', 'q=a', 'application/x-www-form-urlencoded'), 415, /Content-Type: application\/json/],
+    ['body not an object', () => post('/api/search', '[1,2]'), 400, /invalid_request|expected object/],
+    ['k as a string in JSON', () => post('/api/search', '{"q":"a","k":"5"}'), 400, /k:/],
+    ['batch of 101', () => post('/api/batch', JSON.stringify({ queries: Array.from({ length: 101 }, () => ({ q: 'a' })) })), 400, /at most 100 queries/],
+    ['empty batch', () => post('/api/batch', '{"queries":[]}'), 400, /at least one query/],
+    ['oversized body', () => post('/api/search', JSON.stringify({ q: 'x'.repeat(2 * 1024 * 1024) })), 413, /at most 1048576 bytes/],
+    ['unknown document', () => app.request('/api/docs/nope'), 404, /No document with id "nope"/],
+    ['path-like document id', () => app.request('/api/docs/..%2F..%2Fetc%2Fpasswd'), 404, /No document with id/],
+    ['unknown document filter', () => app.request('/api/search?q=a&doc=nope'), 404, /Unknown document id\(s\): nope/],
+    ['unknown route', () => app.request('/api/nothing'), 404, /No route for GET \/api\/nothing/],
+  ];
+  it.each(bad)('%s gets a clear %i error', async (_name, request, status, message) => {
+    const res = await request();
+    expect(res.status).toBe(status);
+    const body = await res.json();
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(typeof body.error.code).toBe('string');
+    expect(body.error.message).toMatch(message);
+  });
+
+  it('sends security headers with the page', async () => {
+    const res = await app.request('/');
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await res.text()).toContain('<form id="search"');
+  });
+});
+
+describe('the real server on a port', () => {
+  let server: ServerType;
+  let base: string;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('answers the 2016 question over HTTP with the Solent passage in the top 3', async () => {
+    const res = await fetch(`${base}/api/search?q=${encodeURIComponent('why did the 2016 bid fail')}`);
+    const body = await res.json();
+    const top3 = body.results.slice(0, 3);
+    const solent = top3.find((r: { text: string }) => r.text.includes('combined Solent Authority') && r.text.includes('turned down by Westminster'));
+    expect(solent).toBeDefined();
+    expect(solent.source).toBe('001_004c609643dbb3e3.txt');
+    expect(solent.title).toMatch(/Collaboration and Devolution in the central South/);
+    expect(archive.document(solent.docId)!.publisher).toBe('Southern Policy Centre');
+    expect(solent.text).toContain('stalled after councils refused the government’s recommendation of having a directly elected Mayor');
+  });
+
+  it('keeps serving after bad requests', async () => {
+    for (const path of ['/api/search?q=', '/api/search?k=abc', '/api/docs/%2e%2e']) expect((await fetch(base + path)).status).toBeLessThan(500);
+    const raw = await fetch(`${base}/api/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x22, 0x71, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]) });
+    expect(raw.status).toBe(400);
+    expect((await fetch(`${base}/api/health`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,89 @@
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/serve/app.js';
+import { copyOfSeeds, seedArchive, tempDir } from './helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HOSTILE = 'Hostile page about the Solent ferry timetable. <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> The ferry timetable changes in spring.';
+
+let server: ServerType;
+let base: string;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  const corpus = copyOfSeeds();
+  writeFileSync(join(corpus, 'hostile.txt'), HOSTILE);
+  const app = createApp(await seedArchive({ corpusDir: corpus }));
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+});
+
+describe('the search page in a real browser', () => {
+  it('answers a typed question, keeps it in the URL, and opens a citation in place', async () => {
+    await page.goto(base);
+    await page.fill('#q', 'why did the 2016 bid fail');
+    await page.press('#q', 'Enter');
+    await page.waitForSelector('#results li');
+    expect(new URL(page.url()).searchParams.get('q')).toBe('why did the 2016 bid fail');
+    expect(await page.isVisible('#answer')).toBe(true);
+    expect(await page.textContent('#answer-cite')).toMatch(/\.txt/);
+    const results = page.locator('#results li');
+    expect(await results.count()).toBe(10);
+    const top3 = await results.evaluateAll((items) => items.slice(0, 3).map((li) => li.textContent ?? ''));
+    expect(top3.some((t) => t.includes('turned down by Westminster'))).toBe(true);
+    // Each passage highlights its best sentence.
+    expect(await page.locator('#results li mark').count()).toBe(10);
+    await page.screenshot({ path: join(tempDir(), 'results.png') });
+
+    const solent = results.filter({ hasText: 'turned down by Westminster' }).first();
+    const passage = (await solent.locator('p').nth(1).textContent())!;
+    await solent.locator('a.open').click();
+    await page.waitForSelector('#cited');
+    const cited = page.locator('#cited');
+    expect(await cited.textContent()).toBe(passage);
+    const box = (await cited.boundingBox())!;
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y).toBeLessThan(700);
+    expect(await page.textContent('#doc-title')).toMatch(/Collaboration and Devolution/);
+  });
+
+  it('restores a shared search from its URL and filters by document', async () => {
+    await page.goto(`${base}/?q=${encodeURIComponent('elected mayor')}&doc=002_d7df6b83d73dff84`);
+    await page.waitForSelector('#results li');
+    expect(await page.inputValue('#q')).toBe('elected mayor');
+    expect(await page.inputValue('#doc')).toBe('002_d7df6b83d73dff84');
+    const titles = await page.locator('#results li h3').allTextContents();
+    expect(titles.length).toBeGreaterThan(0);
+    expect(new Set(titles)).toEqual(new Set(["Wiltshire Council to discuss 'Heart of Wessex' devolution partnership with Dorset and Somerset"]));
+  });
+
+  it('shows markup from documents as text and runs none of it', async () => {
+    await page.goto(`${base}/?q=${encodeURIComponent('Solent ferry timetable')}`);
+    await page.waitForSelector('#results li');
+    const first = page.locator('#results li').first();
+    expect(await first.textContent()).toContain('<script>window.__pwned = 1</script>');
+    await first.locator('a.open').click();
+    await page.waitForSelector('#cited');
+    expect(await page.textContent('#doc-text')).toContain('<img src=x onerror="window.__pwned = 2">');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.locator('#doc-text img, #results img, #doc-text script').count()).toBe(0);
+  });
+});

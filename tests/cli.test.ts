@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SEEDS, tempDir } from './helpers.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const indexDir = join(tempDir(), 'index');
+
+/** Runs the CLI as a user would, with stdin from `input`; never rejects, so exit codes can be checked. */
+function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(TSX, ['src/cli/main.ts', ...args], { cwd: ROOT, maxBuffer: 1 << 26 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(input ?? '');
+  });
+}
+
+beforeAll(async () => {
+  await run(TSX, ['src/cli/main.ts', 'build-index', '--corpus', SEEDS, '--index', indexDir], { cwd: ROOT });
+});
+
+describe('the command line', () => {
+  it('build-index prints a JSON summary on stdout and progress on stderr', async () => {
+    const dir = join(tempDir(), 'index');
+    const { code, stdout, stderr } = await cli(['build-index', '--corpus', SEEDS, '--index', dir]);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ documents: 4, skipped: [] });
+    expect(summary.chunks).toBeGreaterThan(50);
+    expect(stderr).toMatch(/Embedding passages .* \d+\/\d+ \| [\d.]+\/s/);
+  });
+
+  it('search --json answers a question', async () => {
+    const { code, stdout } = await cli(['search', 'what replaced the Hampshire Senate', '--k', '3', '--json', '--corpus', SEEDS, '--index', indexDir]);
+    expect(code).toBe(0);
+    const response = JSON.parse(stdout);
+    expect(response.results).toHaveLength(3);
+    expect(response.answer.text).toContain('Hampshire Partnership');
+  });
+
+  it('batch reads JSONL and plain lines and writes one line per query, in order, with errors in place', async () => {
+    const input = [
+      JSON.stringify({ id: 'q1', query: 'why did the 2016 bid fail' }),
+      'Heart of Wessex',
+      '{"id": "broken", "query": ',
+      JSON.stringify({ id: 7, query: '   ' }),
+      '',
+      JSON.stringify({ id: 'q5', query: 'who leads Wiltshire Council' }),
+    ].join('\n');
+    const { code, stdout, stderr } = await cli(['batch', '--k', '2', '--corpus', SEEDS, '--index', indexDir], input);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.id)).toEqual(['q1', 2, 3, 7, 'q5']);
+    const [first, plain, broken, empty, last] = lines;
+    expect(Object.keys(first)).toEqual(['id', 'query', 'answer', 'results', 'index']);
+    expect(first.results).toHaveLength(2);
+    expect(Object.keys(first.results[0])).toEqual(['rank', 'score', 'docId', 'source', 'title', 'date', 'start', 'end', 'text']);
+    expect(Object.keys(first.answer.citation)).toEqual(['docId', 'source', 'title', 'date', 'start', 'end']);
+    expect(plain.query).toBe('Heart of Wessex');
+    expect(broken.error.code).toBe('invalid_json');
+    expect(empty.error.message).toMatch(/query: must not be empty/);
+    expect(last.query).toBe('who leads Wiltshire Council');
+    expect(new Set(lines.map((l) => l.index)).size).toBe(1);
+    expect(first.index).toMatch(/^[0-9a-f]{16}$/);
+    expect(stderr).toMatch(/Answered 3 of 5 queries \(2 with errors\)/);
+  });
+
+  it('batch reads --input FILE the same as stdin', async () => {
+    const file = join(tempDir(), 'queries.jsonl');
+    writeFileSync(file, 'Heart of Wessex\n');
+    const fromFile = await cli(['batch', '--input', file, '--corpus', SEEDS, '--index', indexDir]);
+    const fromStdin = await cli(['batch', '--corpus', SEEDS, '--index', indexDir], 'Heart of Wessex\n');
+    expect(fromFile.stdout).toBe(fromStdin.stdout);
+    expect(JSON.parse(fromFile.stdout).results).toHaveLength(10);
+  });
+
+  it.each([
+    [['batch', '--k', '0'], /--k.*must be a whole number from 1 to 100/],
+    [['batch', '--k', 'abc'], /--k.*must be a whole number from 1 to 100/],
+    [['search', 'q', '--k', '101'], /--k.*must be a whole number from 1 to 100/],
+    [['batch', '--input', '/no/such/file.jsonl', '--index', indexDir, '--corpus', SEEDS], /Input file \/no\/such\/file.jsonl does not exist/],
+    [['build-index', '--corpus', '/no/such/folder', '--index', join(tempDir(), 'i')], /Corpus folder \/no\/such\/folder does not exist/],
+    [['search', '   ', '--index', indexDir, '--corpus', SEEDS], /The question is empty/],
+    [['frobnicate'], /unknown command/],
+  ])('%j fails with a clear message', async (args, message) => {
+    const { code, stderr, stdout } = await cli(args as string[]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(message);
+    expect(stdout).toBe('');
+  });
+});
