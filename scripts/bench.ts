@@ -1,0 +1,88 @@
+/**
+ * Speed figures for the seed archive, printed as a table (stderr) and JSON (stdout):
+ * model build time, index build time and rate, search latency in process and over HTTP on loopback.
+ * Usage: npm run --silent bench -- [--queries N] [--skip-model]
+ */
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { serve } from '@hono/node-server';
+import { Command } from 'commander';
+import { ensureEmbedder, openArchive } from '../src/archive.js';
+import { loadConfig } from '../src/config.js';
+import { buildBuiltinModel } from '../src/embed/index.js';
+import { readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { buildIndex } from '../src/index/index.js';
+import { readCorpus } from '../src/ingest/index.js';
+import { createApp } from '../src/serve/app.js';
+
+const options = new Command()
+  .option('--queries <n>', 'sequential queries to time', (v) => Number.parseInt(v, 10), 200)
+  .option('--skip-model', 'do not time a model build')
+  .parse()
+  .opts<{ queries: number; skipModel?: boolean }>();
+
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const scratch = mkdtempSync(join(tmpdir(), 'archive-bench-'));
+const config = loadConfig({ indexDir: join(scratch, 'index') });
+const figures: Record<string, number> = {};
+let peakRss = 0;
+const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
+const sampler = setInterval(sample, 50);
+
+if (!options.skipModel) {
+  const modelConfig = loadConfig({ embedding: { modelsDir: join(scratch, 'models') } });
+  const { ms } = await buildBuiltinModel(modelConfig, readCorpus(config.corpusDir).documents, () => {});
+  figures.modelBuildSeconds = ms / 1000;
+}
+
+const embedder = await ensureEmbedder(config, { log });
+const report = await buildIndex(config, embedder);
+figures.indexBuildSeconds = report.ms / 1000;
+figures.chunks = report.manifest.counts.chunks;
+figures.chunksPerSecond = report.manifest.counts.chunks / (report.ms / 1000);
+
+const archive = await openArchive(config, embedder);
+const questions = readSeedQuestions(join(import.meta.dirname, '..', 'tests', 'fixtures', 'seed-questions.json')).map((q) => q.question);
+const queries = Array.from({ length: options.queries }, (_, i) => questions[i % questions.length]);
+
+// Warm up once, so the first measured query does not pay for lazy initialisation.
+await archive.search(queries[0]);
+const inProcess: number[] = [];
+for (const q of queries) {
+  const t = performance.now();
+  await archive.search(q);
+  inProcess.push(performance.now() - t);
+}
+
+const server = serve({ fetch: createApp(archive).fetch, port: 0, hostname: '127.0.0.1' });
+await new Promise((resolve) => server.once('listening', resolve));
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+await (await fetch(`${base}/api/search?q=warm`)).json();
+const overHttp: number[] = [];
+for (const q of queries) {
+  const t = performance.now();
+  const res = await fetch(`${base}/api/search?q=${encodeURIComponent(q)}`);
+  await res.json();
+  if (!res.ok) throw new Error(`HTTP ${res.status} for ${q}`);
+  overHttp.push(performance.now() - t);
+}
+server.close();
+clearInterval(sampler);
+sample();
+
+Object.assign(figures, {
+  queries: queries.length,
+  searchP50MsInProcess: percentile(inProcess, 50),
+  searchP99MsInProcess: percentile(inProcess, 99),
+  searchP50MsHttp: percentile(overHttp, 50),
+  searchP99MsHttp: percentile(overHttp, 99),
+  peakRssMiB: peakRss / 2 ** 20,
+});
+for (const [name, value] of Object.entries(figures)) log(`${name.padEnd(24)} ${Number.isInteger(value) ? value : value.toFixed(2)}`);
+process.stdout.write(`${JSON.stringify(figures)}\n`);

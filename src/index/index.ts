@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { chunkDocument } from '../chunk/index.js';
+import { UserError, type Config } from '../config.js';
+import type { Embedder } from '../embed/index.js';
+import { fingerprintCorpus, readCorpus } from '../ingest/index.js';
+import type { Chunk, SourceDocument } from '../types.js';
+import { LexicalIndex } from './lexicalIndex.js';
+import { ARTIFACTS, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type Manifest, type ManifestInputs } from './manifest.js';
+import { writeFileAtomic } from './storage.js';
+import { VectorStore } from './vectorStore.js';
+
+export { type Manifest } from './manifest.js';
+export { VectorStore } from './vectorStore.js';
+export { LexicalIndex } from './lexicalIndex.js';
+
+/** A loaded index: documents, their chunks, and both search structures over the chunks (label = chunk id). */
+export interface ArchiveIndex {
+  manifest: Manifest;
+  documents: Map<string, SourceDocument>;
+  chunks: Chunk[];
+  vectors: VectorStore;
+  lexical: LexicalIndex;
+}
+
+export interface BuildProgress {
+  (stage: 'embed', done: number, total: number): void;
+}
+
+export interface BuildReport {
+  manifest: Manifest;
+  skipped: Array<{ source: string; reason: string }>;
+  ms: number;
+}
+
+/** The file naming the live generation; swapping it by rename is what makes a new index live. */
+const CURRENT = 'CURRENT';
+
+const StoredDocumentsSchema = z.object({
+  documents: z.array(z.object({ id: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), publisher: z.string().nullable(), url: z.string().nullable(), text: z.string() })),
+  chunks: z.array(z.tuple([z.string(), z.number().int(), z.number().int()])),
+});
+
+export function manifestInputs(config: Config, model: Embedder['info'], sources: Record<string, string>): ManifestInputs {
+  return {
+    model: { ...model },
+    chunking: { ...config.chunking },
+    lexical: { ...config.retrieval.bm25 },
+    sources,
+  };
+}
+
+const sha256File = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/**
+ * Builds a complete index into a new generation folder, writes its manifest last, then points
+ * CURRENT at it with one rename. A crash at any moment leaves the previous generation live.
+ */
+export async function buildIndex(config: Config, embedder: Embedder, onProgress?: BuildProgress): Promise<BuildReport> {
+  const started = Date.now();
+  const sources = fingerprintCorpus(config.corpusDir);
+  const { documents, skipped } = readCorpus(config.corpusDir);
+  const chunks: Chunk[] = documents.flatMap((d) => chunkDocument(d, config.chunking)).map((c, id) => ({ ...c, id }));
+  const vectors: Float32Array[] = [];
+  const step = config.embedding.batchSize;
+  for (let i = 0; i < chunks.length; i += step) {
+    vectors.push(...(await embedder.embed(chunks.slice(i, i + step).map((c) => c.text), 'passage')));
+    onProgress?.('embed', Math.min(i + step, chunks.length), chunks.length);
+  }
+  if (chunks.length === 0) onProgress?.('embed', 0, 0);
+
+  const inputs = manifestInputs(config, embedder.info, sources);
+  const id = manifestId(inputs);
+  mkdirSync(config.indexDir, { recursive: true });
+  const generation = `g-${id}-${Date.now().toString(36)}`;
+  const dir = join(config.indexDir, generation);
+  mkdirSync(dir);
+  const stored = { documents, chunks: chunks.map((c) => [c.docId, c.start, c.end]) };
+  writeFileAtomic(join(dir, 'documents.json'), JSON.stringify(stored));
+  writeFileAtomic(join(dir, 'bm25.json'), LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25).serialize());
+  await VectorStore.create(vectors, embedder.info.dim).save(join(dir, 'vectors.hnsw'));
+  const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, { bytes: statSync(join(dir, name)).size, sha256: sha256File(join(dir, name)) }]));
+  const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts: { documents: documents.length, chunks: chunks.length }, artifacts };
+  writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  writeFileAtomic(join(config.indexDir, CURRENT), generation + '\n');
+  removeOtherGenerations(config.indexDir, generation);
+  return { manifest, skipped, ms: Date.now() - started };
+}
+
+/** Deletes every generation folder but the live one (old builds and folders of builds that crashed). */
+function removeOtherGenerations(indexDir: string, live: string): void {
+  for (const entry of readdirSync(indexDir)) {
+    if (entry !== live && /^g-/.test(entry)) rmSync(join(indexDir, entry), { recursive: true, force: true });
+    if (/\.tmp-\d+$/.test(entry)) rmSync(join(indexDir, entry), { force: true });
+  }
+}
+
+function liveGeneration(indexDir: string): string | null {
+  const pointer = join(indexDir, CURRENT);
+  if (!existsSync(pointer)) return null;
+  return readFileSync(pointer, 'utf8').trim() || null;
+}
+
+/** The live manifest, or null when there is no index yet. Throws a UserError when it is unreadable. */
+export function readManifest(indexDir: string): Manifest | null {
+  const generation = liveGeneration(indexDir);
+  if (!generation) return null;
+  const file = join(indexDir, generation, 'manifest.json');
+  const rebuild = 'Rebuild it with: npm run build-index';
+  if (!existsSync(file)) throw new UserError(`The index at ${indexDir} is damaged: ${generation}/manifest.json is missing. ${rebuild}`, 'index_damaged');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new UserError(`The index at ${indexDir} is damaged: its manifest is not valid JSON. ${rebuild}`, 'index_damaged');
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) throw new UserError(`The index at ${indexDir} has a manifest this version cannot read. ${rebuild}`, 'index_damaged');
+  return parsed.data;
+}
+
+/** Why the live index does not match the corpus, settings and model; null when there is no index. */
+export function indexStaleness(config: Config, model: Embedder['info']): { manifest: Manifest; reasons: string[] } | null {
+  const manifest = readManifest(config.indexDir);
+  if (!manifest) return null;
+  return { manifest, reasons: staleReasons(manifest, manifestInputs(config, model, fingerprintCorpus(config.corpusDir))) };
+}
+
+/** Loads the live index after checking every artifact against the manifest; refuses anything it does not vouch for. */
+export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
+  const manifest = readManifest(indexDir);
+  if (!manifest) throw new UserError(`No index at ${indexDir}. Build one with: npm run build-index`, 'index_missing');
+  const dir = join(indexDir, liveGeneration(indexDir)!);
+  for (const [name, expected] of Object.entries(manifest.artifacts)) {
+    const file = join(dir, name);
+    const problem = !existsSync(file)
+      ? 'is missing'
+      : statSync(file).size !== expected.bytes
+        ? `has ${statSync(file).size} bytes, the manifest says ${expected.bytes}`
+        : sha256File(file) !== expected.sha256
+          ? 'does not match its checksum'
+          : null;
+    if (problem) throw new UserError(`The index at ${indexDir} is damaged: ${name} ${problem}. Rebuild it with: npm run build-index`, 'index_damaged');
+  }
+  const stored = StoredDocumentsSchema.parse(JSON.parse(readFileSync(join(dir, 'documents.json'), 'utf8')));
+  const documents = new Map(stored.documents.map((d) => [d.id, d]));
+  const chunks = stored.chunks.map(([docId, start, end], id) => ({ id, docId, start, end, text: documents.get(docId)!.text.slice(start, end) }));
+  const lexical = LexicalIndex.load(readFileSync(join(dir, 'bm25.json'), 'utf8'), manifest.lexical);
+  const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, chunks.length);
+  return { manifest, documents, chunks, vectors, lexical };
+}

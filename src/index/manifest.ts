@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const FORMAT_VERSION = 1;
+
+export const ARTIFACTS = ['documents.json', 'bm25.json', 'vectors.hnsw'] as const;
+
+export const ManifestSchema = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  /** Hash of everything the index content depends on; batch output carries it for reproducibility. */
+  id: z.string(),
+  createdAt: z.string(),
+  model: z.object({ id: z.string(), checksum: z.string(), dim: z.number().int().positive(), queryPrefix: z.string(), passagePrefix: z.string() }),
+  chunking: z.object({ targetWords: z.number(), maxWords: z.number(), overlapSentences: z.number() }),
+  lexical: z.object({ k1: z.number(), b: z.number() }),
+  /** sha256 of every corpus file (and the catalog) the index was built from. */
+  sources: z.record(z.string(), z.string()),
+  counts: z.object({ documents: z.number().int(), chunks: z.number().int() }),
+  artifacts: z.record(z.string(), z.object({ bytes: z.number().int(), sha256: z.string() })),
+});
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** The inputs that decide an index's content. Two builds with equal inputs give the same id. */
+export type ManifestInputs = Pick<Manifest, 'model' | 'chunking' | 'lexical' | 'sources'>;
+
+export function manifestId(inputs: ManifestInputs): string {
+  const canonical = JSON.stringify({
+    formatVersion: FORMAT_VERSION,
+    model: inputs.model,
+    chunking: inputs.chunking,
+    lexical: inputs.lexical,
+    sources: Object.fromEntries(Object.entries(inputs.sources).sort(([a], [b]) => (a < b ? -1 : 1))),
+  });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** Why an index built from `built` does not serve `wanted`; empty when it does. */
+export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): string[] {
+  const reasons: string[] = [];
+  if (built.model.id !== wanted.model.id) reasons.push(`model changed (${built.model.id} -> ${wanted.model.id})`);
+  else if (built.model.checksum !== wanted.model.checksum) reasons.push(`model files of ${wanted.model.id} changed`);
+  if (built.model.queryPrefix !== wanted.model.queryPrefix || built.model.passagePrefix !== wanted.model.passagePrefix) reasons.push('model prefixes changed');
+  if (JSON.stringify(built.chunking) !== JSON.stringify(wanted.chunking)) reasons.push('chunking settings changed');
+  if (JSON.stringify(built.lexical) !== JSON.stringify(wanted.lexical)) reasons.push('BM25 settings changed');
+  const added = Object.keys(wanted.sources).filter((s) => !(s in built.sources));
+  const removed = Object.keys(built.sources).filter((s) => !(s in wanted.sources));
+  const changed = Object.keys(wanted.sources).filter((s) => s in built.sources && built.sources[s] !== wanted.sources[s]);
+  const list = (xs: string[]) => xs.slice(0, 5).join(', ') + (xs.length > 5 ? `, and ${xs.length - 5} more` : '');
+  if (added.length) reasons.push(`${added.length} file(s) added: ${list(added)}`);
+  if (removed.length) reasons.push(`${removed.length} file(s) removed: ${list(removed)}`);
+  if (changed.length) reasons.push(`${changed.length} file(s) changed: ${list(changed)}`);
+  return reasons;
+}
