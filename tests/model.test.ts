@@ -76,4 +76,13 @@ describe('training a small model', () => {
     const [query] = await embedder.embed([word], 'query');
     expect(dot(query, passage)).toBeLessThan(0.999);
   });
+
+  it('loads a folder laid out like a hub model id and gives it that model\'s known prefixes', async () => {
+    const modelsDir = tempDir();
+    writeModelFolder(join(modelsDir, 'Xenova', 'bge-small-en-v1.5'), await trainStaticModel(documents, options), {});
+    const embedder = await loadEmbedder(loadConfig({ embedding: { modelsDir, model: 'Xenova/bge-small-en-v1.5' } }));
+    expect(embedder.info.queryPrefix).toBe('Represent this sentence for searching relevant passages: ');
+    expect(embedder.info.passagePrefix).toBe('');
+    expect(embedder.info.checksum).toMatch(/^[0-9a-f]{64}$/);
+  });
 });

@@ -4,21 +4,33 @@ const { HierarchicalNSW } = hnswlib;
 
 /** Approximate nearest neighbours over unit vectors, in an HNSW graph stored as one file. */
 export class VectorStore {
-  private constructor(private readonly hnsw: InstanceType<typeof HierarchicalNSW>, readonly dim: number, readonly size: number) {}
+  private constructor(
+    private readonly hnsw: InstanceType<typeof HierarchicalNSW>,
+    readonly dim: number,
+    readonly size: number,
+    /** Every vector in one array (label-major), for exact scores of candidates found by the other side. */
+    private readonly flat: Float32Array,
+  ) {}
 
   static create(vectors: Float32Array[], dim: number): VectorStore {
     // Inner product equals cosine similarity on normalised vectors, and stays defined for an all-zero vector.
     const hnsw = new HierarchicalNSW('ip', dim);
     hnsw.initIndex(Math.max(1, vectors.length), 16, 200, 100);
-    vectors.forEach((v, label) => hnsw.addPoint(Array.from(v), label));
-    return new VectorStore(hnsw, dim, vectors.length);
+    const flat = new Float32Array(vectors.length * dim);
+    vectors.forEach((v, label) => {
+      hnsw.addPoint(Array.from(v), label);
+      flat.set(v, label * dim);
+    });
+    return new VectorStore(hnsw, dim, vectors.length, flat);
   }
 
   static async load(file: string, dim: number, size: number): Promise<VectorStore> {
     const hnsw = new HierarchicalNSW('ip', dim);
     await hnsw.readIndex(file);
     if (hnsw.getCurrentCount() !== size) throw new Error(`${file} holds ${hnsw.getCurrentCount()} vectors, the manifest says ${size}`);
-    return new VectorStore(hnsw, dim, size);
+    const flat = new Float32Array(size * dim);
+    for (let label = 0; label < size; label++) flat.set(hnsw.getPoint(label), label * dim);
+    return new VectorStore(hnsw, dim, size, flat);
   }
 
   async save(file: string): Promise<void> {
@@ -36,6 +48,6 @@ export class VectorStore {
   }
 
   vector(label: number): Float32Array {
-    return Float32Array.from(this.hnsw.getPoint(label));
+    return this.flat.subarray(label * this.dim, (label + 1) * this.dim);
   }
 }
