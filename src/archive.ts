@@ -14,6 +14,8 @@ export interface Archive {
   search(query: string, options?: { k?: number; filters?: SearchFilters }): Promise<SearchResponse>;
   document(id: string): SourceDocument | undefined;
   documents(): SourceDocument[];
+  /** The same index and model searched with other settings (e.g. BM25 alone, for evaluation). */
+  withConfig(config: Config): Archive;
 }
 
 export interface PrepareHooks {
@@ -57,20 +59,25 @@ export async function openArchive(config: Config, embedder?: Embedder): Promise<
       'index_model_mismatch',
     );
   }
+  return createArchive(config, index, model);
+}
+
+function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder): Archive {
   const sorted = [...index.documents.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
   return {
     config,
     index,
-    embedder: model,
+    embedder,
     async search(query, options = {}) {
       const k = options.k ?? 10;
       const filters = options.filters ?? {};
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
-      const { hits } = await retrieve(index, model, config, query, k, filters);
+      const hits = await retrieve(index, embedder, config, query, k, filters);
       return { query, answer: extractAnswer(query, hits, config), results: hits, index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),
     documents: () => sorted,
+    withConfig: (other) => createArchive(other, index, embedder),
   };
 }

@@ -33,8 +33,9 @@ describe('the seed question set', () => {
   });
 
   it('beats BM25 alone and dense alone on MRR', async () => {
-    const bm25 = await evaluateSeedQuestions(await seedArchive({ retrieval: { denseWeight: 0 } }), questions);
-    const dense = await evaluateSeedQuestions(await seedArchive({ retrieval: { denseWeight: 1 } }), questions);
+    const weighted = (denseWeight: number) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, denseWeight } });
+    const bm25 = await evaluateSeedQuestions(weighted(0), questions);
+    const dense = await evaluateSeedQuestions(weighted(1), questions);
     expect(result.mrrAt10).toBeGreaterThan(bm25.mrrAt10);
     expect(result.mrrAt10).toBeGreaterThan(dense.mrrAt10);
   });

@@ -4,16 +4,19 @@ import type { Embedder } from '../embed/index.js';
 import type { ArchiveIndex } from '../index/index.js';
 import { dateSpan } from '../ingest/index.js';
 import { lexicalTerms, queryTerms as questionTerms } from '../text/tokens.js';
-import type { SearchFilters, SearchHit, SourceDocument } from '../types.js';
+import type { Chunk, SearchFilters, SearchHit, SourceDocument } from '../types.js';
 import { overlap, shingles } from './duplicates.js';
 import { fuseScores } from './fuse.js';
 
 export { fuseScores, standardize } from './fuse.js';
 
-export interface Retrieval {
-  hits: SearchHit[];
-  /** The query's vector, reused by the answer stage. */
-  queryVector: Float32Array;
+/** A passage in fused order, before its best sentence is chosen. */
+export interface RankedPassage {
+  chunk: Chunk;
+  document: SourceDocument;
+  score: number;
+  dense: number;
+  bm25: number;
 }
 
 const dot = (a: Float32Array, b: Float32Array) => {
@@ -52,11 +55,10 @@ export function termCoverage(index: ArchiveIndex, queryTerms: string[], text: st
 }
 
 /**
- * Hybrid retrieval: dense (HNSW) and BM25 candidates, fused by weighted standard scores,
+ * Hybrid ranking: dense (HNSW) and BM25 candidates, fused by weighted standard scores,
  * then near-duplicates collapsed and at most maxPerDoc passages kept per document.
- * Each hit carries its citation and its best-matching sentence.
  */
-export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<Retrieval> {
+export async function rankPassages(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
   const { candidates, denseWeight, maxPerDoc, duplicateThreshold } = config.retrieval;
   const [queryVector] = await embedder.embed([query], 'query');
   const docFilter = documentFilter(index, filters);
@@ -66,49 +68,49 @@ export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: 
   const bm25 = index.lexical.scores(query, chunkFilter);
   const topBm25 = [...bm25.entries()].sort((a, b) => b[1] - a[1]).slice(0, candidates);
   const labels = [...new Set([...dense.map((d) => d.label), ...topBm25.map(([label]) => label)])];
-  if (labels.length === 0) return { hits: [], queryVector };
   const denseScores = labels.map((l) => dot(queryVector, index.vectors.vector(l)));
   const bm25Scores = labels.map((l) => bm25.get(l) ?? 0);
   const fused = fuseScores(denseScores, bm25Scores, denseWeight);
   const order = labels.map((_, i) => i).sort((a, b) => fused[b] - fused[a] || labels[a] - labels[b]);
 
-  const queryTerms = questionTerms(query);
-  const kept: Array<{ i: number; shingles: Set<string> }> = [];
+  const passages: RankedPassage[] = [];
+  const kept: Set<string>[] = [];
   const perDoc = new Map<string, number>();
   for (const i of order) {
-    if (kept.length >= k) break;
+    if (passages.length >= k) break;
     const chunk = index.chunks[labels[i]];
     if ((perDoc.get(chunk.docId) ?? 0) >= maxPerDoc) continue;
     const sh = shingles(chunk.text);
-    if (kept.some((o) => overlap(o.shingles, sh) >= duplicateThreshold)) continue;
-    kept.push({ i, shingles: sh });
+    if (kept.some((other) => overlap(other, sh) >= duplicateThreshold)) continue;
+    kept.push(sh);
     perDoc.set(chunk.docId, (perDoc.get(chunk.docId) ?? 0) + 1);
+    passages.push({ chunk, document: index.documents.get(chunk.docId)!, score: fused[i], dense: denseScores[i], bm25: bm25Scores[i] });
   }
+  return { passages, queryVector };
+}
 
+/** Ranked passages with citations, each with its best-matching sentence. */
+export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<SearchHit[]> {
+  const { passages, queryVector } = await rankPassages(index, embedder, config, query, k, filters);
+  const queryTerms = questionTerms(query);
   // Best sentence of each kept passage: its own similarity to the query plus idf-weighted term coverage.
-  const sentenceSpans = kept.map(({ i }) => {
-    const chunk = index.chunks[labels[i]];
-    return splitSentences(chunk.text).map((s) => ({ start: chunk.start + s.start, end: chunk.start + s.end }));
-  });
-  const doc = (i: number) => index.documents.get(index.chunks[labels[i]].docId)!;
-  const sentenceTexts = sentenceSpans.flatMap((spans, n) => spans.map((s) => doc(kept[n].i).text.slice(s.start, s.end)));
+  const sentenceSpans = passages.map(({ chunk }) => splitSentences(chunk.text).map((s) => ({ start: chunk.start + s.start, end: chunk.start + s.end })));
+  const sentenceTexts = sentenceSpans.flatMap((spans, n) => spans.map((s) => passages[n].document.text.slice(s.start, s.end)));
   const sentenceVectors = await embedder.embed(sentenceTexts, 'passage');
   let cursor = 0;
   // A sentence already shown as the best of a higher passage (the overlap between chunks) is not shown again.
-  const shown = new Set<number>();
-  const hits: SearchHit[] = kept.map(({ i }, n) => {
-    const chunk = index.chunks[labels[i]];
-    const d = doc(i);
+  const shown = new Set<string>();
+  return passages.map(({ chunk, document: d, score, dense, bm25 }, n) => {
     const scored = sentenceSpans[n].map((span) => {
       const text = sentenceTexts[cursor];
       return { ...span, text, score: 0.5 * dot(queryVector, sentenceVectors[cursor++]) + 0.5 * termCoverage(index, queryTerms, text) };
     });
     const ranked = scored.sort((a, b) => b.score - a.score);
-    const best = ranked.find((s) => !shown.has(s.start)) ?? ranked[0];
-    shown.add(best.start);
+    const best = ranked.find((s) => !shown.has(`${d.id}:${s.start}`)) ?? ranked[0];
+    shown.add(`${d.id}:${best.start}`);
     return {
       rank: n + 1,
-      score: fused[i],
+      score,
       docId: d.id,
       source: d.source,
       title: d.title,
@@ -117,8 +119,7 @@ export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: 
       end: chunk.end,
       text: chunk.text,
       sentence: { start: best.start, end: best.end, text: best.text, score: best.score },
-      scores: { dense: denseScores[i], bm25: bm25Scores[i] },
+      scores: { dense, bm25 },
     };
   });
-  return { hits, queryVector };
 }

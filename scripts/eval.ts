@@ -1,0 +1,92 @@
+/**
+ * Retrieval quality: prints a table (stderr) and writes a JSON report under reports/.
+ * Usage: npm run --silent eval -- [--suite seeds|scifact|all] [--split train|test]
+ * Every suite reports the full pipeline beside BM25 alone and dense alone, from the same index.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { prepareArchive, type Archive } from '../src/archive.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { evaluateRanking, locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
+import { progressBar } from '../src/cli/progress.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const REPORTS = join(ROOT, 'reports');
+const options = new Command()
+  .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'scifact', 'all']).default('all'))
+  .addOption(new Option('--split <split>', 'SciFact split').choices(['train', 'test']).default('test'))
+  .parse()
+  .opts<{ suite: 'seeds' | 'scifact' | 'all'; split: 'train' | 'test' }>();
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const fmt = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
+const report: Record<string, unknown> = { createdAt: new Date().toISOString(), suites: {} };
+
+/** The same archive scored with the fused ranking, BM25 alone and dense alone. */
+function variants(archive: Archive): Array<[string, Archive]> {
+  const withWeight = (w: number) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, denseWeight: w } });
+  return [
+    ['BM25 alone', withWeight(0)],
+    ['dense alone', withWeight(1)],
+    [`full pipeline (dense weight ${archive.config.retrieval.denseWeight})`, archive],
+  ];
+}
+
+async function prepare(config: Config): Promise<Archive> {
+  const bar = progressBar('Embedding passages');
+  try {
+    return await prepareArchive(config, { log, progress: (_s, done, total) => bar.update(done, total) });
+  } finally {
+    bar.stop();
+  }
+}
+
+if (options.suite === 'seeds' || options.suite === 'all') {
+  const archive = await prepare(loadConfig({ indexDir: join(REPORTS, 'seeds', 'index') }));
+  const questions = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json'));
+  const rows: Record<string, unknown> = {};
+  log(`\nSeeds: ${questions.length} questions (index ${archive.index.manifest.id})`);
+  log(`${'ranking'.padEnd(40)} hit@1  hit@5  MRR@10 answer`);
+  for (const [name, variant] of variants(archive)) {
+    const result = await evaluateSeedQuestions(variant, questions);
+    rows[name] = result;
+    log(`${name.padEnd(40)} ${fmt(result.hitAt1)}  ${fmt(result.hitAt5)}  ${fmt(result.mrrAt10)} ${fmt(result.answerAccuracy)}`);
+  }
+  (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows };
+}
+
+if (options.suite === 'scifact' || options.suite === 'all') {
+  const bench = locateScifact(ROOT);
+  if (!bench) {
+    log('\nSciFact: skipped, no benchmark found (set SCIFACT_DIR or place it at ../shared/bench/scifact).');
+  } else {
+    const corpusDir = join(REPORTS, 'scifact', 'corpus');
+    const documents = materializeScifactCorpus(bench, corpusDir);
+    const started = Date.now();
+    const archive = await prepare(loadConfig({ corpusDir, indexDir: join(REPORTS, 'scifact', 'index'), embedding: { modelsDir: join(REPORTS, 'scifact', 'models') } }));
+    const queries = readScifactQueries(bench, options.split);
+    log(`\nSciFact ${options.split}: ${queries.length} queries over ${documents} abstracts (${archive.index.chunks.length} passages, index ${archive.index.manifest.id}, ready in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    const rows: Record<string, unknown> = {};
+    for (const [name, variant] of variants(archive)) {
+      const bar = progressBar(name);
+      rows[name] = await evaluateRanking(variant, queries, (n) => bar.update(n, queries.length));
+      bar.stop();
+    }
+    log(`${'ranking'.padEnd(40)} nDCG@10 R@100  MRR@10`);
+    for (const [name, m] of Object.entries(rows) as Array<[string, { ndcgAt10: number; recallAt100: number; mrrAt10: number }]>) log(`${name.padEnd(40)} ${fmt(m.ndcgAt10)}   ${fmt(m.recallAt100)}  ${fmt(m.mrrAt10)}`);
+    if (options.split === 'test') {
+      for (const [name, ndcg] of [['published BM25 (BEIR)', 0.665], ['published BM25 (Anserini)', 0.679], ['published all-MiniLM-L6-v2', 0.645], ['published bge-small-en-v1.5', 0.713], ['published gte-small', 0.727]] as const) {
+        log(`${name.padEnd(40)} ${fmt(ndcg)}`);
+      }
+    }
+    (report.suites as Record<string, unknown>).scifact = { split: options.split, queries: queries.length, documents, index: archive.index.manifest.id, rows };
+  }
+}
+
+mkdirSync(REPORTS, { recursive: true });
+const file = join(REPORTS, `eval-${options.suite}-${options.split}-${Date.now()}.json`);
+writeFileSync(file, JSON.stringify(report, null, 2));
+log(`\nReport written to ${file}`);
+process.stdout.write(`${JSON.stringify(report)}\n`);

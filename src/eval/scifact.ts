@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Archive } from '../archive.js';
+import { rankPassages } from '../retrieve/index.js';
+import { mean, mrrAt, ndcgAt, recallAt, type Judgements } from './metrics.js';
+
+/** Where BEIR SciFact is looked for: SCIFACT_DIR, else ../shared/bench/scifact beside the checkout. */
+export function locateScifact(root: string): string | null {
+  const candidates = [process.env.SCIFACT_DIR, resolve(root, '..', 'shared', 'bench', 'scifact')].filter((d): d is string => !!d);
+  return candidates.find((d) => existsSync(join(d, 'corpus.jsonl')) && existsSync(join(d, 'queries.jsonl'))) ?? null;
+}
+
+const CorpusLine = z.object({ _id: z.string(), title: z.string(), text: z.string() });
+const QueryLine = z.object({ _id: z.string(), text: z.string() });
+
+const readJsonl = <T>(file: string, schema: z.ZodType<T>): T[] =>
+  readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => schema.parse(JSON.parse(l)));
+
+/**
+ * Writes SciFact as an ordinary corpus folder (one .txt per abstract, title as its first line, and
+ * a catalog.json with the titles), so it is indexed by exactly the code any archive goes through.
+ * Skips the work when the folder already matches corpus.jsonl.
+ */
+export function materializeScifactCorpus(benchDir: string, corpusDir: string): number {
+  const source = readFileSync(join(benchDir, 'corpus.jsonl'));
+  const stamp = createHash('sha256').update(source).digest('hex');
+  const stampFile = join(corpusDir, '.source-sha256');
+  const docs = readJsonl(join(benchDir, 'corpus.jsonl'), CorpusLine);
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return docs.length;
+  rmSync(corpusDir, { recursive: true, force: true });
+  mkdirSync(corpusDir, { recursive: true });
+  const catalog: Record<string, { title: string }> = {};
+  for (const d of docs) {
+    writeFileSync(join(corpusDir, `${d._id}.txt`), `${d.title}\n\n${d.text}\n`);
+    if (d.title.trim()) catalog[`${d._id}.txt`] = { title: d.title.trim() };
+  }
+  writeFileSync(join(corpusDir, 'catalog.json'), JSON.stringify({ files: catalog }));
+  writeFileSync(stampFile, stamp);
+  return docs.length;
+}
+
+export interface ScifactQuery {
+  id: string;
+  text: string;
+  judged: Judgements;
+}
+
+/** Queries of a split with their judgements (qrels files use CRLF line endings). */
+export function readScifactQueries(benchDir: string, split: 'train' | 'test'): ScifactQuery[] {
+  const judged = new Map<string, Judgements>();
+  const lines = readFileSync(join(benchDir, 'qrels', `${split}.tsv`), 'utf8').split(/\r?\n/).slice(1);
+  for (const line of lines) {
+    const [query, doc, score] = line.trim().split('\t');
+    if (!query || !doc) continue;
+    if (!judged.has(query)) judged.set(query, new Map());
+    judged.get(query)!.set(doc, Number(score));
+  }
+  return readJsonl(join(benchDir, 'queries.jsonl'), QueryLine)
+    .filter((q) => judged.has(q._id))
+    .map((q) => ({ id: q._id, text: q.text, judged: judged.get(q._id)! }));
+}
+
+export interface RankingMetrics {
+  ndcgAt10: number;
+  recallAt100: number;
+  mrrAt10: number;
+}
+
+/**
+ * Ranks documents for each query (a document scores by its best passage: one passage per document,
+ * 100 documents deep) and averages nDCG@10, Recall@100 and MRR@10.
+ */
+export async function evaluateRanking(archive: Archive, queries: ScifactQuery[], onProgress?: (done: number) => void): Promise<RankingMetrics> {
+  const config = { ...archive.config, retrieval: { ...archive.config.retrieval, maxPerDoc: 1, candidates: Math.max(archive.config.retrieval.candidates, 300) } };
+  const ndcg: number[] = [];
+  const recall: number[] = [];
+  const mrr: number[] = [];
+  for (const [i, q] of queries.entries()) {
+    const { passages } = await rankPassages(archive.index, archive.embedder, config, q.text, 100);
+    const ranking = passages.map((p) => p.document.source.replace(/\.txt$/, ''));
+    ndcg.push(ndcgAt(ranking, q.judged, 10));
+    recall.push(recallAt(ranking, q.judged, 100));
+    mrr.push(mrrAt(ranking, q.judged, 10));
+    onProgress?.(i + 1);
+  }
+  return { ndcgAt10: mean(ndcg), recallAt100: mean(recall), mrrAt10: mean(mrr) };
+}
