@@ -24,13 +24,15 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 const fmt = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
 const report: Record<string, unknown> = { createdAt: new Date().toISOString(), suites: {} };
 
-/** The same archive scored with the fused ranking, BM25 alone and dense alone. */
+/** The same archive scored with each part alone and with all parts, so each part's contribution shows. */
 function variants(archive: Archive): Array<[string, Archive]> {
-  const withWeight = (w: number) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, denseWeight: w } });
+  const w = archive.config.retrieval.weights;
+  const weighted = (weights: typeof w) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights } });
   return [
-    ['BM25 alone', withWeight(0)],
-    ['dense alone', withWeight(1)],
-    [`full pipeline (dense weight ${archive.config.retrieval.denseWeight})`, archive],
+    ['BM25 of passages alone', weighted({ dense: 0, passageBm25: 1, contextBm25: 0 })],
+    ['BM25 of passages and context', weighted({ dense: 0, passageBm25: w.passageBm25, contextBm25: w.contextBm25 })],
+    ['dense alone', weighted({ dense: 1, passageBm25: 0, contextBm25: 0 })],
+    [`full pipeline (${w.dense}/${w.passageBm25}/${w.contextBm25})`, archive],
   ];
 }
 
@@ -47,12 +49,13 @@ if (options.suite === 'seeds' || options.suite === 'all') {
   const archive = await prepare(loadConfig({ indexDir: join(REPORTS, 'seeds', 'index') }));
   const questions = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json'));
   const rows: Record<string, unknown> = {};
-  log(`\nSeeds: ${questions.length} questions (index ${archive.index.manifest.id})`);
-  log(`${'ranking'.padEnd(40)} hit@1  hit@5  MRR@10 answer`);
+  const unanswerable = questions.filter((q) => q.gold.length === 0).length;
+  log(`\nSeeds: ${questions.length - unanswerable} answerable and ${unanswerable} unanswerable questions (index ${archive.index.manifest.id})`);
+  log(`${'ranking'.padEnd(40)} hit@1  hit@5  MRR@10 answer null-when-unanswerable time-hit@1`);
   for (const [name, variant] of variants(archive)) {
     const result = await evaluateSeedQuestions(variant, questions);
     rows[name] = result;
-    log(`${name.padEnd(40)} ${fmt(result.hitAt1)}  ${fmt(result.hitAt5)}  ${fmt(result.mrrAt10)} ${fmt(result.answerAccuracy)}`);
+    log(`${name.padEnd(40)} ${fmt(result.hitAt1)}  ${fmt(result.hitAt5)}  ${fmt(result.mrrAt10)} ${fmt(result.answerAccuracy)}  ${fmt(result.unanswerableNull).padEnd(21)} ${fmt(result.timeHitAt1)}`);
   }
   (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows };
 }

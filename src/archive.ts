@@ -1,6 +1,6 @@
 import { extractAnswer } from './answer/index.js';
 import { UserError, type Config } from './config.js';
-import { BUILTIN_MODEL, buildBuiltinModel, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
+import { BUILTIN_MODEL, buildBuiltinModel, isBuiltinModelOutdated, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
 import { buildIndex, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress } from './index/index.js';
 import { readCorpus } from './ingest/index.js';
 import { retrieve } from './retrieve/index.js';
@@ -23,10 +23,11 @@ export interface PrepareHooks {
   progress?: BuildProgress;
 }
 
-/** Loads the embedding model, building the built-in one first when it is missing. */
+/** Loads the embedding model, building the built-in one first when it is missing or was built by an older version. */
 export async function ensureEmbedder(config: Config, hooks: PrepareHooks): Promise<Embedder> {
-  if (!isModelPresent(config) && config.embedding.model === BUILTIN_MODEL) {
-    hooks.log(`The built-in model is missing; building it from ${config.corpusDir} and WordNet (about a minute)...`);
+  const missing = !isModelPresent(config) && config.embedding.model === BUILTIN_MODEL;
+  if (missing || isBuiltinModelOutdated(config)) {
+    hooks.log(`The built-in model is ${missing ? 'missing' : 'from an older version'}; building it from ${config.corpusDir} and WordNet (about a minute)...`);
     const { folder, ms } = await buildBuiltinModel(config, readCorpus(config.corpusDir).documents, hooks.log);
     hooks.log(`Model written to ${folder} in ${(ms / 1000).toFixed(1)} s.`);
   }
@@ -41,12 +42,24 @@ export async function prepareArchive(config: Config, hooks: PrepareHooks): Promi
   const embedder = await ensureEmbedder(config, hooks);
   const status = indexStaleness(config, embedder.info);
   if (!status || status.reasons.length > 0) {
-    hooks.log(status ? `The index is out of date: ${status.reasons.join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
-    const report = await buildIndex(config, embedder, hooks.progress);
-    for (const s of report.skipped) hooks.log(`skipped ${s.source}: ${s.reason}`);
-    hooks.log(`Indexed ${report.manifest.counts.documents} documents as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s (index ${report.manifest.id}).`);
+    hooks.log(status ? `The index is out of date: ${status.reasons.map((r) => r.replace(/\.$/, '')).join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
+    await rebuild(config, embedder, hooks);
   }
-  return openArchive(config, embedder);
+  try {
+    return await openArchive(config, embedder);
+  } catch (e) {
+    // A damaged artifact is found only when loading; the corpus is the source of truth, so rebuild from it.
+    if (!(e instanceof UserError) || e.code !== 'index_damaged') throw e;
+    hooks.log(`${e.message.replace(/ Rebuild it with: .*$/, '')} Rebuilding...`);
+    await rebuild(config, embedder, hooks);
+    return openArchive(config, embedder);
+  }
+}
+
+async function rebuild(config: Config, embedder: Embedder, hooks: PrepareHooks): Promise<void> {
+  const report = await buildIndex(config, embedder, hooks.progress);
+  for (const s of report.skipped) hooks.log(`skipped ${s.source}: ${s.reason}`);
+  hooks.log(`Indexed ${report.manifest.counts.documents} documents as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s (index ${report.manifest.id}).`);
 }
 
 /** Opens the live index as it is, without checking it against the corpus (the CLI's search and batch). */

@@ -18,6 +18,8 @@ export const ConfigSchema = z.object({
       queryPrefix: z.string().optional(),
       passagePrefix: z.string().optional(),
       batchSize: z.number().int().min(1).max(1024).default(64),
+      /** Embed each passage with its document's title in front (the passage text itself is unchanged). */
+      titleInPassage: z.boolean().default(true),
     })
     .prefault({}),
   chunking: z
@@ -31,8 +33,19 @@ export const ConfigSchema = z.object({
     .object({
       /** Candidates taken from each side (dense and BM25) before fusion. */
       candidates: z.number().int().min(10).max(2000).default(100),
-      /** Weight of the dense z-score in the fused score; BM25 gets 1 - denseWeight. */
-      denseWeight: z.number().min(0).max(1).default(0.4),
+      /**
+       * Weights of the standardised features in the fused score: dense similarity, BM25 of the
+       * passage, and BM25 of the passage with its neighbours. Fitted on SciFact's train queries (README).
+       */
+      weights: z
+        .object({
+          dense: z.number().min(0).default(0.35),
+          passageBm25: z.number().min(0).default(0.45),
+          contextBm25: z.number().min(0).default(0.2),
+        })
+        .prefault({}),
+      /** Lift, in standard deviations of the fused score, for passages that fit a time the question names. */
+      timeWeight: z.number().min(0).max(5).default(0.5),
       maxPerDoc: z.number().int().min(1).max(100).default(3),
       /** Word-shingle Jaccard above which two passages count as the same text. */
       duplicateThreshold: z.number().min(0).max(1).default(0.5),
@@ -44,7 +57,7 @@ export const ConfigSchema = z.object({
   answer: z
     .object({
       /** Answers scoring below this are withheld (answer: null). */
-      minScore: z.number().min(0).max(1).default(0.35),
+      minScore: z.number().min(0).max(1).default(0.55),
       passagesConsidered: z.number().int().min(1).max(20).default(3),
     })
     .prefault({}),

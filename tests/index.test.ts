@@ -74,6 +74,21 @@ describe('the index on disk', () => {
     expect(after).toEqual(before);
   });
 
+  it('is rebuilt by prepare (npm start) when damaged or in another format, saying why', async () => {
+    const { config } = await freshIndex();
+    truncateSync(join(config.indexDir, generation(config.indexDir), 'vectors.hnsw'), 100);
+    const messages: string[] = [];
+    const archive = await prepareArchive(config, { log: (m) => messages.push(m) });
+    expect(messages[0]).toMatch(/is damaged: vectors.hnsw has 100 bytes.* Rebuilding/);
+    expect((await archive.search(QUESTIONS[1])).results.length).toBeGreaterThan(0);
+
+    const manifestFile = join(config.indexDir, generation(config.indexDir), 'manifest.json');
+    writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), formatVersion: 1 }));
+    const later: string[] = [];
+    await prepareArchive(config, { log: (m) => later.push(m) });
+    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 3/);
+  });
+
   it('refuses a damaged index with a message that says how to rebuild', async () => {
     const { config } = await freshIndex();
     const dir = join(config.indexDir, generation(config.indexDir));

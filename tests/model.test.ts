@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, UserError } from '../src/config.js';
 import { loadEmbedder, modelFolder } from '../src/embed/index.js';
-import { trainStaticModel, writeModelFolder } from '../src/embed/builtinModel.js';
+import { DEFAULT_BUILTIN_OPTIONS, trainStaticModel, writeModelFolder } from '../src/embed/builtinModel.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { SEEDS, tempDir } from './helpers.js';
 
@@ -51,7 +51,7 @@ describe('the built-in model', () => {
 
 describe('training a small model', () => {
   const documents = readCorpus(SEEDS).documents;
-  const options = { dim: 16, maxVocabulary: 3000, window: 5, sifA: 1e-3 };
+  const options = { ...DEFAULT_BUILTIN_OPTIONS, dim: 16, maxVocabulary: 3000 };
 
   it('is deterministic: the same inputs give the same model file', async () => {
     const dir = tempDir();

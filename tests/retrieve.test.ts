@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Archive } from '../src/archive.js';
 import { UserError } from '../src/config.js';
 import { fuseScores, standardize } from '../src/retrieve/index.js';
+import { timeFit, timeSignal } from '../src/retrieve/time.js';
 import { copyOfSeeds, seedArchive } from './helpers.js';
 
 let archive: Archive;
@@ -77,9 +78,39 @@ describe('fusion', () => {
     expect(standardize([4, 4])).toEqual([0, 0]);
     const dense = [0.9, 0.1, 0.5];
     const bm25 = [0, 10, 5];
-    expect(fuseScores(dense, bm25, 1)).toEqual(standardize(dense));
-    expect(fuseScores(dense, bm25, 0)).toEqual(standardize(bm25));
-    const half = fuseScores(dense, bm25, 0.5);
-    expect(half[2]).toBeCloseTo(0.5 * standardize(dense)[2] + 0.5 * standardize(bm25)[2]);
+    const documents = [1, 1, 4];
+    expect(fuseScores([dense, bm25, documents], [1, 0, 0])).toEqual(standardize(dense));
+    expect(fuseScores([dense, bm25, documents], [0, 1, 0])).toEqual(standardize(bm25));
+    const mixed = fuseScores([dense, bm25, documents], [0.5, 0.2, 0.3]);
+    expect(mixed[2]).toBeCloseTo(0.5 * standardize(dense)[2] + 0.2 * standardize(bm25)[2] + 0.3 * standardize(documents)[2]);
+  });
+});
+
+describe('time-aware questions', () => {
+  it('reads years and ranges from a question', () => {
+    expect(timeSignal('why did the 2016 bid fail')).toEqual({ years: [2016], before: undefined, after: undefined });
+    expect(timeSignal('what changed after 2019')).toEqual({ years: [], before: undefined, after: 2019 });
+    expect(timeSignal('before the pandemic, what did they publish')).toEqual({ years: [], before: 2020, after: undefined });
+    expect(timeSignal('who leads Wiltshire Council')).toBeNull();
+  });
+
+  it('scores a passage by the years it mentions and when its document was published', () => {
+    const signal = timeSignal('what happened in 2015')!;
+    expect(timeFit(signal, 'The 2015 Spending Review invited bids.', '2015-08')).toBe(1);
+    expect(timeFit(signal, 'The 2015 Spending Review invited bids.', '2021-06')).toBe(0.5);
+    expect(timeFit(signal, 'Nothing dated here.', '2016')).toBe(0.25);
+    expect(timeFit(signal, 'Nothing dated here.', null)).toBe(0);
+    expect(timeFit(signal, 'Nothing dated here.', '2021', 'The 2015 Spending Review invited bids.')).toBe(0.5);
+  });
+
+  it('lifts the passages of the asked time without dropping the rest', async () => {
+    const question = 'did Hampshire leaders want a mayor in 2015';
+    const plain = await archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, timeWeight: 0 } }).search(question, { k: 10 });
+    const timed = await archive.search(question, { k: 10 });
+    const find = (r: typeof timed) => r.results.find((h) => h.docId === '000_2f8a857afa737480' && h.text.includes('should not be a mayor'))!;
+    // The 2015 article's passage gains at least half the time weight (published in the asked year).
+    expect(find(timed).score - find(plain).score).toBeGreaterThanOrEqual(archive.config.retrieval.timeWeight / 2 - 1e-9);
+    expect(timed.results.findIndex((h) => h === find(timed))).toBeLessThan(plain.results.findIndex((h) => h === find(plain)));
+    expect(timed.results.some((h) => !h.date?.startsWith('2015'))).toBe(true);
   });
 });

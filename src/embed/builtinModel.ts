@@ -15,9 +15,13 @@ export interface BuiltinModelOptions {
   window: number;
   /** SIF weight a / (a + p(word)): frequent words count for less in a passage vector. */
   sifA: number;
+  /** Word vectors are U·λ^eigenPower (0.5 splits the spectrum between words and contexts; 0 keeps U alone). */
+  eigenPower: number;
+  /** Weight of a corpus co-occurrence relative to a WordNet one. */
+  corpusWeight: number;
 }
 
-export const DEFAULT_BUILTIN_OPTIONS: BuiltinModelOptions = { dim: 256, maxVocabulary: 80_000, window: 5, sifA: 1e-3 };
+export const DEFAULT_BUILTIN_OPTIONS: BuiltinModelOptions = { dim: 256, maxVocabulary: 80_000, window: 5, sifA: 1e-4, eigenPower: 0, corpusWeight: 1 };
 
 const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const STOP = new Set([...englishStopWords, 'a', 'an', 'the', 'of', 'to', 'in', 'on', 'is', 'it', 'or', 'as', 'at', 'be', 'by']);
@@ -71,13 +75,13 @@ export async function trainStaticModel(documents: SourceDocument[], options: Bui
 
   const contexts: Context[] = [
     ...bags.map((b) => ({ ids: toIds(b.words), kind: 'bag' as const, weight: b.weight })),
-    ...sentences.map((s) => ({ ids: toIds(s), kind: 'window' as const, weight: 1 })),
+    ...sentences.map((s) => ({ ids: toIds(s), kind: 'window' as const, weight: options.corpusWeight })),
   ].filter((c) => c.ids.length > 1);
   const t1 = Date.now();
   const matrix = ppmi(cooccurrence(contexts, vocabulary.length, options.window));
   log(`co-occurrence: ${vocabulary.length} words, ${matrix.values.length} non-zero pairs (${Date.now() - t1} ms)`);
   const t2 = Date.now();
-  const { vectors, dim } = await embedSymmetric(matrix, options.dim);
+  const { vectors, dim } = await embedSymmetric(matrix, options.dim, { eigenPower: options.eigenPower });
   log(`factorised to ${dim} dimensions (${Date.now() - t2} ms)`);
 
   let total = 0;

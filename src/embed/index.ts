@@ -41,6 +41,17 @@ export function isModelPresent(config: Config): boolean {
   return existsSync(join(folder, 'config.json')) && existsSync(join(folder, 'tokenizer.json'));
 }
 
+/** True when the built-in model on disk was trained with other options than this version's. */
+export function isBuiltinModelOutdated(config: Config): boolean {
+  if (config.embedding.model !== BUILTIN_MODEL || !isModelPresent(config)) return false;
+  try {
+    const info = JSON.parse(readFileSync(join(modelFolder(config), 'config.json'), 'utf8')).archive_static;
+    return JSON.stringify(info?.options) !== JSON.stringify(DEFAULT_BUILTIN_OPTIONS);
+  } catch {
+    return true;
+  }
+}
+
 /**
  * Mean pooling over the attention mask, then unit length: what the feature-extraction pipeline's
  * `pooling: 'mean', normalize: true` computes, done on the raw arrays because the pipeline's

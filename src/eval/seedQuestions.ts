@@ -3,13 +3,20 @@ import { z } from 'zod';
 import type { Archive } from '../archive.js';
 import type { Citation } from '../types.js';
 
+const GoldSchema = z.object({
+  /** Corpus file that answers. */
+  source: z.string(),
+  /** Text of that file's clean text that answers. */
+  answer: z.string().min(1),
+});
+
 export const SeedQuestionSchema = z.object({
   id: z.string(),
   question: z.string().min(1),
-  /** Corpus file that answers it. */
-  source: z.string(),
-  /** Text of that file's clean text that answers it. */
-  answer: z.string().min(1),
+  /** paraphrase, time, cross-document, unanswerable. */
+  tags: z.array(z.string()),
+  /** Empty when the archive cannot answer the question. */
+  gold: z.array(GoldSchema),
 });
 export type SeedQuestion = z.infer<typeof SeedQuestionSchema>;
 
@@ -17,43 +24,57 @@ export function readSeedQuestions(file: string): SeedQuestion[] {
   return z.object({ questions: z.array(SeedQuestionSchema) }).parse(JSON.parse(readFileSync(file, 'utf8'))).questions;
 }
 
-/** A result answers a question when it is from the right file and holds at least half of the gold text. */
+/** A result answers a question when it is from a gold file and holds at least half of that gold text. */
 export function answers(archive: Archive, question: SeedQuestion, result: Pick<Citation, 'source' | 'docId' | 'start' | 'end'>): boolean {
-  if (result.source !== question.source) return false;
-  const text = archive.document(result.docId)!.text;
-  const start = text.indexOf(question.answer);
-  if (start < 0) throw new Error(`${question.id}: gold text not found in ${question.source}`);
-  const end = start + question.answer.length;
-  const overlap = Math.min(end, result.end) - Math.max(start, result.start);
-  return overlap >= (end - start) / 2;
+  return question.gold.some((gold) => {
+    if (result.source !== gold.source) return false;
+    const start = archive.document(result.docId)!.text.indexOf(gold.answer);
+    if (start < 0) throw new Error(`${question.id}: gold text not found in ${gold.source}`);
+    const end = start + gold.answer.length;
+    return Math.min(end, result.end) - Math.max(start, result.start) >= (end - start) / 2;
+  });
 }
 
 export interface SeedEvaluation {
+  /** Answerable questions; hit@k, MRR and answer accuracy are over these. */
   questions: number;
   hitAt1: number;
   hitAt5: number;
   mrrAt10: number;
-  /** Share of questions whose extractive answer overlaps the gold text. */
+  /** Share of answerable questions whose extractive answer overlaps the gold text. */
   answerAccuracy: number;
+  /** Share of unanswerable questions answered with null. */
+  unanswerableNull: number;
+  unanswerable: number;
+  /** hit@1 of the questions that name a year or period. */
+  timeHitAt1: number;
   misses: Array<{ id: string; question: string; rank: number | null }>;
 }
 
 export async function evaluateSeedQuestions(archive: Archive, questions: SeedQuestion[]): Promise<SeedEvaluation> {
-  let hit1 = 0;
-  let hit5 = 0;
-  let rr = 0;
+  const answerable = questions.filter((q) => q.gold.length > 0);
+  const unanswerable = questions.filter((q) => q.gold.length === 0);
+  const ranks = new Map<string, number | null>();
   let answered = 0;
-  const misses: SeedEvaluation['misses'] = [];
-  for (const q of questions) {
+  for (const q of answerable) {
     const response = await archive.search(q.question, { k: 10 });
     const index = response.results.findIndex((r) => answers(archive, q, r));
-    const rank = index >= 0 ? index + 1 : null;
-    if (rank === 1) hit1++;
-    if (rank !== null && rank <= 5) hit5++;
-    if (rank !== null) rr += 1 / rank;
-    if (rank !== 1) misses.push({ id: q.id, question: q.question, rank });
+    ranks.set(q.id, index >= 0 ? index + 1 : null);
     if (response.answer && answers(archive, q, response.answer.citation)) answered++;
   }
-  const n = questions.length;
-  return { questions: n, hitAt1: hit1 / n, hitAt5: hit5 / n, mrrAt10: rr / n, answerAccuracy: answered / n, misses };
+  let nulls = 0;
+  for (const q of unanswerable) if ((await archive.search(q.question, { k: 10 })).answer === null) nulls++;
+  const share = (qs: SeedQuestion[], test: (rank: number | null) => boolean) => (qs.length ? qs.filter((q) => test(ranks.get(q.id)!)).length / qs.length : 0);
+  const time = answerable.filter((q) => q.tags.includes('time'));
+  return {
+    questions: answerable.length,
+    hitAt1: share(answerable, (r) => r === 1),
+    hitAt5: share(answerable, (r) => r !== null && r <= 5),
+    mrrAt10: answerable.reduce((sum, q) => sum + (ranks.get(q.id) ? 1 / ranks.get(q.id)! : 0), 0) / answerable.length,
+    answerAccuracy: answered / answerable.length,
+    unanswerableNull: unanswerable.length ? nulls / unanswerable.length : 0,
+    unanswerable: unanswerable.length,
+    timeHitAt1: share(time, (r) => r === 1),
+    misses: answerable.filter((q) => ranks.get(q.id) !== 1).map((q) => ({ id: q.id, question: q.question, rank: ranks.get(q.id)! })),
+  };
 }

@@ -22,7 +22,10 @@ export interface ArchiveIndex {
   documents: Map<string, SourceDocument>;
   chunks: Chunk[];
   vectors: VectorStore;
+  /** BM25 over passages (label = chunk id). */
   lexical: LexicalIndex;
+  /** BM25 over each passage with its neighbours in the same document (label = chunk id). */
+  contextLexical: LexicalIndex;
 }
 
 export interface BuildProgress {
@@ -45,7 +48,7 @@ const StoredDocumentsSchema = z.object({
 
 export function manifestInputs(config: Config, model: Embedder['info'], sources: Record<string, string>): ManifestInputs {
   return {
-    model: { ...model },
+    model: { ...model, titleInPassage: config.embedding.titleInPassage },
     chunking: { ...config.chunking },
     lexical: { ...config.retrieval.bm25 },
     sources,
@@ -63,10 +66,11 @@ export async function buildIndex(config: Config, embedder: Embedder, onProgress?
   const sources = fingerprintCorpus(config.corpusDir);
   const { documents, skipped } = readCorpus(config.corpusDir);
   const chunks: Chunk[] = documents.flatMap((d) => chunkDocument(d, config.chunking)).map((c, id) => ({ ...c, id }));
+  const byId = new Map(documents.map((d) => [d.id, d]));
   const vectors: Float32Array[] = [];
   const step = config.embedding.batchSize;
   for (let i = 0; i < chunks.length; i += step) {
-    vectors.push(...(await embedder.embed(chunks.slice(i, i + step).map((c) => c.text), 'passage')));
+    vectors.push(...(await embedder.embed(chunks.slice(i, i + step).map((c) => passageText(c, byId.get(c.docId)!, config)), 'passage')));
     onProgress?.('embed', Math.min(i + step, chunks.length), chunks.length);
   }
   if (chunks.length === 0) onProgress?.('embed', 0, 0);
@@ -80,6 +84,7 @@ export async function buildIndex(config: Config, embedder: Embedder, onProgress?
   const stored = { documents, chunks: chunks.map((c) => [c.docId, c.start, c.end]) };
   writeFileAtomic(join(dir, 'documents.json'), JSON.stringify(stored));
   writeFileAtomic(join(dir, 'bm25.json'), LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25).serialize());
+  writeFileAtomic(join(dir, 'bm25-context.json'), LexicalIndex.create(contextTexts(chunks, byId), config.retrieval.bm25).serialize());
   await VectorStore.create(vectors, embedder.info.dim).save(join(dir, 'vectors.hnsw'));
   const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, { bytes: statSync(join(dir, name)).size, sha256: sha256File(join(dir, name)) }]));
   const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts: { documents: documents.length, chunks: chunks.length }, artifacts };
@@ -87,6 +92,20 @@ export async function buildIndex(config: Config, embedder: Embedder, onProgress?
   writeFileAtomic(join(config.indexDir, CURRENT), generation + '\n');
   removeOtherGenerations(config.indexDir, generation);
   return { manifest, skipped, ms: Date.now() - started };
+}
+
+/** What is embedded for a passage: its text, after its document's title when configured (and not already there). */
+function passageText(chunk: Chunk, doc: SourceDocument, config: Config): string {
+  return config.embedding.titleInPassage && !chunk.text.startsWith(doc.title) ? `${doc.title}. ${chunk.text}` : chunk.text;
+}
+
+/** Each passage with the passages before and after it in its document (an abstract of three passages is whole). */
+function contextTexts(chunks: Chunk[], documents: Map<string, SourceDocument>): string[] {
+  return chunks.map((chunk, i) => {
+    const before = chunks[i - 1]?.docId === chunk.docId ? chunks[i - 1].start : chunk.start;
+    const after = chunks[i + 1]?.docId === chunk.docId ? chunks[i + 1].end : chunk.end;
+    return documents.get(chunk.docId)!.text.slice(before, after);
+  });
 }
 
 /** Deletes every generation folder but the live one (old builds and folders of builds that crashed). */
@@ -116,16 +135,27 @@ export function readManifest(indexDir: string): Manifest | null {
   } catch {
     throw new UserError(`The index at ${indexDir} is damaged: its manifest is not valid JSON. ${rebuild}`, 'index_damaged');
   }
+  const version = (json as { formatVersion?: unknown })?.formatVersion;
+  if (version !== FORMAT_VERSION) throw new UserError(`The index at ${indexDir} is in format ${String(version)}; this version reads format ${FORMAT_VERSION}. ${rebuild}`, 'index_damaged');
   const parsed = ManifestSchema.safeParse(json);
-  if (!parsed.success) throw new UserError(`The index at ${indexDir} has a manifest this version cannot read. ${rebuild}`, 'index_damaged');
+  if (!parsed.success) throw new UserError(`The index at ${indexDir} is damaged: its manifest is incomplete. ${rebuild}`, 'index_damaged');
   return parsed.data;
 }
 
-/** Why the live index does not match the corpus, settings and model; null when there is no index. */
-export function indexStaleness(config: Config, model: Embedder['info']): { manifest: Manifest; reasons: string[] } | null {
-  const manifest = readManifest(config.indexDir);
+/**
+ * Why the live index does not serve the corpus, settings and model (including a manifest that is
+ * damaged or from another format); null when there is no index.
+ */
+export function indexStaleness(config: Config, model: Embedder['info']): { reasons: string[] } | null {
+  let manifest: Manifest | null;
+  try {
+    manifest = readManifest(config.indexDir);
+  } catch (e) {
+    if (e instanceof UserError && e.code === 'index_damaged') return { reasons: [e.message.replace(/ Rebuild it with: .*$/, '')] };
+    throw e;
+  }
   if (!manifest) return null;
-  return { manifest, reasons: staleReasons(manifest, manifestInputs(config, model, fingerprintCorpus(config.corpusDir))) };
+  return { reasons: staleReasons(manifest, manifestInputs(config, model, fingerprintCorpus(config.corpusDir))) };
 }
 
 /** Loads the live index after checking every artifact against the manifest; refuses anything it does not vouch for. */
@@ -133,9 +163,12 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const manifest = readManifest(indexDir);
   if (!manifest) throw new UserError(`No index at ${indexDir}. Build one with: npm run build-index`, 'index_missing');
   const dir = join(indexDir, liveGeneration(indexDir)!);
-  for (const [name, expected] of Object.entries(manifest.artifacts)) {
+  for (const name of ARTIFACTS) {
+    const expected = manifest.artifacts[name];
     const file = join(dir, name);
-    const problem = !existsSync(file)
+    const problem = !expected
+      ? 'is not listed in its manifest'
+      : !existsSync(file)
       ? 'is missing'
       : statSync(file).size !== expected.bytes
         ? `has ${statSync(file).size} bytes, the manifest says ${expected.bytes}`
@@ -148,6 +181,7 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const documents = new Map(stored.documents.map((d) => [d.id, d]));
   const chunks = stored.chunks.map(([docId, start, end], id) => ({ id, docId, start, end, text: documents.get(docId)!.text.slice(start, end) }));
   const lexical = LexicalIndex.load(readFileSync(join(dir, 'bm25.json'), 'utf8'), manifest.lexical);
+  const contextLexical = LexicalIndex.load(readFileSync(join(dir, 'bm25-context.json'), 'utf8'), manifest.lexical);
   const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, chunks.length);
-  return { manifest, documents, chunks, vectors, lexical };
+  return { manifest, documents, chunks, vectors, lexical, contextLexical };
 }

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 3;
 
-export const ARTIFACTS = ['documents.json', 'bm25.json', 'vectors.hnsw'] as const;
+export const ARTIFACTS = ['documents.json', 'bm25.json', 'bm25-context.json', 'vectors.hnsw'] as const;
 
 export const ManifestSchema = z.object({
   formatVersion: z.literal(FORMAT_VERSION),
   /** Hash of everything the index content depends on; batch output carries it for reproducibility. */
   id: z.string(),
   createdAt: z.string(),
-  model: z.object({ id: z.string(), checksum: z.string(), dim: z.number().int().positive(), queryPrefix: z.string(), passagePrefix: z.string() }),
+  model: z.object({ id: z.string(), checksum: z.string(), dim: z.number().int().positive(), queryPrefix: z.string(), passagePrefix: z.string(), titleInPassage: z.boolean() }),
   chunking: z.object({ targetWords: z.number(), maxWords: z.number(), overlapSentences: z.number() }),
   lexical: z.object({ k1: z.number(), b: z.number() }),
   /** sha256 of every corpus file (and the catalog) the index was built from. */
@@ -41,6 +41,7 @@ export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): str
   if (built.model.id !== wanted.model.id) reasons.push(`model changed (${built.model.id} -> ${wanted.model.id})`);
   else if (built.model.checksum !== wanted.model.checksum) reasons.push(`model files of ${wanted.model.id} changed`);
   if (built.model.queryPrefix !== wanted.model.queryPrefix || built.model.passagePrefix !== wanted.model.passagePrefix) reasons.push('model prefixes changed');
+  if (built.model.titleInPassage !== wanted.model.titleInPassage) reasons.push('passage embedding settings changed');
   if (JSON.stringify(built.chunking) !== JSON.stringify(wanted.chunking)) reasons.push('chunking settings changed');
   if (JSON.stringify(built.lexical) !== JSON.stringify(wanted.lexical)) reasons.push('BM25 settings changed');
   const added = Object.keys(wanted.sources).filter((s) => !(s in built.sources));

@@ -7,12 +7,12 @@ export function standardize(values: number[]): number[] {
 }
 
 /**
- * Weighted sum of standardised dense and BM25 scores over the union of both candidate lists.
- * Measured against reciprocal rank fusion: with a weak dense side RRF lets its noise outvote
- * BM25, while a weighted sum keeps the size of each side's margin (see README, "Fusion").
+ * Weighted sum of standardised features (dense similarity, passage BM25, document BM25) over the
+ * union of the candidate lists. Measured against reciprocal rank fusion: with a weak dense side
+ * RRF lets its noise outvote BM25, while a weighted sum keeps the size of each side's margin.
  */
-export function fuseScores(dense: number[], bm25: number[], denseWeight: number): number[] {
-  const zDense = standardize(dense);
-  const zBm25 = standardize(bm25);
-  return zDense.map((d, i) => denseWeight * d + (1 - denseWeight) * zBm25[i]);
+export function fuseScores(features: number[][], weights: number[]): number[] {
+  const standardized = features.map(standardize);
+  const n = features[0]?.length ?? 0;
+  return Array.from({ length: n }, (_, i) => standardized.reduce((sum, z, f) => sum + weights[f] * z[i], 0));
 }

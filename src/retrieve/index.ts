@@ -7,6 +7,7 @@ import { lexicalTerms, queryTerms as questionTerms } from '../text/tokens.js';
 import type { Chunk, SearchFilters, SearchHit, SourceDocument } from '../types.js';
 import { overlap, shingles } from './duplicates.js';
 import { fuseScores } from './fuse.js';
+import { timeFit, timeSignal } from './time.js';
 
 export { fuseScores, standardize } from './fuse.js';
 
@@ -59,7 +60,7 @@ export function termCoverage(index: ArchiveIndex, queryTerms: string[], text: st
  * then near-duplicates collapsed and at most maxPerDoc passages kept per document.
  */
 export async function rankPassages(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
-  const { candidates, denseWeight, maxPerDoc, duplicateThreshold } = config.retrieval;
+  const { candidates, weights, maxPerDoc, duplicateThreshold } = config.retrieval;
   const [queryVector] = await embedder.embed([query], 'query');
   const docFilter = documentFilter(index, filters);
   const chunkFilter = docFilter ? (label: number) => docFilter(index.documents.get(index.chunks[label].docId)!) : undefined;
@@ -70,7 +71,19 @@ export async function rankPassages(index: ArchiveIndex, embedder: Embedder, conf
   const labels = [...new Set([...dense.map((d) => d.label), ...topBm25.map(([label]) => label)])];
   const denseScores = labels.map((l) => dot(queryVector, index.vectors.vector(l)));
   const bm25Scores = labels.map((l) => bm25.get(l) ?? 0);
-  const fused = fuseScores(denseScores, bm25Scores, denseWeight);
+  // BM25 of the passage with its neighbours counts too: a passage in an on-topic stretch of text is likelier to answer.
+  const context = index.contextLexical.scores(query, chunkFilter);
+  const contextScores = labels.map((l) => context.get(l) ?? 0);
+  const fused = fuseScores([denseScores, bm25Scores, contextScores], [weights.dense, weights.passageBm25, weights.contextBm25]);
+  // A question naming a time lifts passages of that time, by up to timeWeight standard deviations; the rest stay.
+  const time = timeSignal(query);
+  if (time && config.retrieval.timeWeight > 0) {
+    labels.forEach((label, i) => {
+      const chunk = index.chunks[label];
+      const neighbours = [index.chunks[label - 1], index.chunks[label + 1]].filter((c) => c?.docId === chunk.docId).map((c) => c.text).join(' ');
+      fused[i] += config.retrieval.timeWeight * timeFit(time, chunk.text, index.documents.get(chunk.docId)!.date, neighbours);
+    });
+  }
   const order = labels.map((_, i) => i).sort((a, b) => fused[b] - fused[a] || labels[a] - labels[b]);
 
   const passages: RankedPassage[] = [];

@@ -57,10 +57,10 @@ async function orthonormalize(ops: DenseOps, q: Float32Array, rows: number, k: n
 /**
  * Top eigenpairs of a symmetric sparse matrix by randomized subspace iteration (Halko et al. 2011):
  * Q spans M·Ω, refined by power iterations, then the small QᵀMQ is solved exactly.
- * Returns word vectors U·sqrt(λ) for the `dim` largest positive eigenvalues (row-major, size x dim).
+ * Returns word vectors U·λ^eigenPower for the `dim` largest positive eigenvalues (row-major, size x dim).
  */
-export async function embedSymmetric(m: SparseMatrix, dim: number, options: { oversample?: number; powerIterations?: number; seed?: number } = {}): Promise<{ vectors: Float32Array; dim: number }> {
-  const { oversample = 16, powerIterations = 3, seed = 42 } = options;
+export async function embedSymmetric(m: SparseMatrix, dim: number, options: { oversample?: number; powerIterations?: number; seed?: number; eigenPower?: number } = {}): Promise<{ vectors: Float32Array; dim: number }> {
+  const { oversample = 16, powerIterations = 3, seed = 42, eigenPower = 0.5 } = options;
   const ops = await createDenseOps();
   const random = seededRandom(seed);
   let k = Math.min(dim + oversample, m.size);
@@ -69,5 +69,5 @@ export async function embedSymmetric(m: SparseMatrix, dim: number, options: { ov
   const small = toMatrix(await ops.transposeTimes(q, sparseTimes(m, q, k), m.size, k, k), k, k);
   const evd = new EigenvalueDecomposition(small.add(small.transpose()).div(2), { assumeSymmetric: true });
   const top = evd.realEigenvalues.map((v, i) => [v, i] as const).filter(([v]) => v > 0).sort((x, y) => y[0] - x[0]).slice(0, dim);
-  return { vectors: await ops.times(q, eigenColumns(evd, top, Math.sqrt), m.size, k, top.length), dim: top.length };
+  return { vectors: await ops.times(q, eigenColumns(evd, top, (v) => Math.pow(v, eigenPower)), m.size, k, top.length), dim: top.length };
 }
