@@ -1,42 +1,58 @@
 /**
- * Speed figures for the seed archive, printed as a table (stderr) and JSON (stdout):
- * model build time, index build time and rate, search latency in process and over HTTP on loopback.
- * Usage: npm run --silent bench -- [--queries N] [--skip-model]
+ * Speed figures, printed as a table (stderr) and JSON (stdout): model build time, index build time
+ * and rate, search latency in process and over HTTP on loopback, peak memory.
+ * Usage: npm run --silent bench -- [--suite seeds|scifact] [--queries N] [--skip-model]
+ * (scifact reads ../shared/bench/scifact or SCIFACT_DIR, and reuses the eval's model under reports/).
  */
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { serve } from '@hono/node-server';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ensureEmbedder, openArchive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
 import { buildBuiltinModel } from '../src/embed/index.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
 import { buildIndex } from '../src/index/index.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { createApp } from '../src/serve/app.js';
 
 const options = new Command()
+  .addOption(new Option('--suite <suite>', 'corpus to measure').choices(['seeds', 'scifact']).default('seeds'))
   .option('--queries <n>', 'sequential queries to time', (v) => Number.parseInt(v, 10), 200)
   .option('--skip-model', 'do not time a model build')
   .parse()
-  .opts<{ queries: number; skipModel?: boolean }>();
+  .opts<{ suite: 'seeds' | 'scifact'; queries: number; skipModel?: boolean }>();
 
 const percentile = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
 const log = (m: string) => process.stderr.write(`${m}\n`);
+const ROOT = join(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'archive-bench-'));
-const config = loadConfig({ indexDir: join(scratch, 'index') });
+let config = loadConfig({ indexDir: join(scratch, 'index') });
+let questions = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json')).map((q) => q.question);
+if (options.suite === 'scifact') {
+  const bench = locateScifact(ROOT);
+  if (!bench) {
+    log('SciFact not found (set SCIFACT_DIR or place it at ../shared/bench/scifact); nothing measured.');
+    process.exit(0);
+  }
+  const corpusDir = join(ROOT, 'reports', 'scifact', 'corpus');
+  materializeScifactCorpus(bench, corpusDir);
+  config = loadConfig({ corpusDir, indexDir: join(scratch, 'index'), embedding: { modelsDir: join(ROOT, 'reports', 'scifact', 'models') } });
+  questions = readScifactQueries(bench, 'test').map((q) => q.text);
+}
 const figures: Record<string, number> = {};
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 const sampler = setInterval(sample, 50);
 
 if (!options.skipModel) {
-  const modelConfig = loadConfig({ embedding: { modelsDir: join(scratch, 'models') } });
+  const modelConfig = loadConfig({ corpusDir: config.corpusDir, embedding: { modelsDir: join(scratch, 'models') } });
   const { ms } = await buildBuiltinModel(modelConfig, readCorpus(config.corpusDir).documents, () => {});
   figures.modelBuildSeconds = ms / 1000;
 }
@@ -48,7 +64,6 @@ figures.chunks = report.manifest.counts.chunks;
 figures.chunksPerSecond = report.manifest.counts.chunks / (report.ms / 1000);
 
 const archive = await openArchive(config, embedder);
-const questions = readSeedQuestions(join(import.meta.dirname, '..', 'tests', 'fixtures', 'seed-questions.json')).map((q) => q.question);
 const queries = Array.from({ length: options.queries }, (_, i) => questions[i % questions.length]);
 
 // Warm up once, so the first measured query does not pay for lazy initialisation.

@@ -56,8 +56,9 @@ export function termCoverage(index: ArchiveIndex, queryTerms: string[], text: st
 }
 
 /**
- * Hybrid ranking: dense (HNSW) and BM25 candidates, fused by weighted standard scores,
- * then near-duplicates collapsed and at most maxPerDoc passages kept per document.
+ * Hybrid ranking: dense (HNSW) and BM25 candidates; over their union, a weighted sum of standard
+ * scores of dense similarity, passage BM25 and context BM25, plus a lift for a time the question
+ * names; then near-duplicates collapsed and at most maxPerDoc passages kept per document.
  */
 export async function rankPassages(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
   const { candidates, weights, maxPerDoc, duplicateThreshold } = config.retrieval;
