@@ -86,7 +86,7 @@ describe('the index on disk', () => {
     writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), formatVersion: 1 }));
     const later: string[] = [];
     await prepareArchive(config, { log: (m) => later.push(m) });
-    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 3/);
+    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 4/);
   });
 
   it('refuses a damaged index with a message that says how to rebuild', async () => {

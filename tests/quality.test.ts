@@ -6,10 +6,10 @@ import { seedArchive } from './helpers.js';
 
 const questions = readSeedQuestions(join(import.meta.dirname, 'fixtures', 'seed-questions.json'));
 
-// Floors a little under what the default settings measured on the 62 answerable questions (hit@1 0.677,
-// hit@5 0.919, MRR@10 0.772; time questions hit@1 0.778; 2 of 10 unanswerable answered with null),
-// so a change that loses several answers fails.
-const FLOORS = { hitAt1: 0.62, hitAt5: 0.87, mrrAt10: 0.72, timeHitAt1: 0.66, unanswerableNull: 0.1 };
+// Floors a little under what the default settings measured on the 62 answerable questions (hit@1 0.645,
+// hit@5 0.919, MRR@10 0.756; the 9 time questions hit@1 0.667; 2 of 10 unanswerable answered with null),
+// so a change that loses a few answers fails.
+const FLOORS = { hitAt1: 0.6, hitAt5: 0.87, mrrAt10: 0.72, timeHitAt1: 0.55, unanswerableNull: 0.1 };
 
 let archive: Archive;
 let result: SeedEvaluation;

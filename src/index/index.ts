@@ -180,8 +180,8 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const stored = StoredDocumentsSchema.parse(JSON.parse(readFileSync(join(dir, 'documents.json'), 'utf8')));
   const documents = new Map(stored.documents.map((d) => [d.id, d]));
   const chunks = stored.chunks.map(([docId, start, end], id) => ({ id, docId, start, end, text: documents.get(docId)!.text.slice(start, end) }));
-  const lexical = LexicalIndex.load(readFileSync(join(dir, 'bm25.json'), 'utf8'), manifest.lexical);
-  const contextLexical = LexicalIndex.load(readFileSync(join(dir, 'bm25-context.json'), 'utf8'), manifest.lexical);
+  const lexical = LexicalIndex.load(readFileSync(join(dir, 'bm25.json'), 'utf8'));
+  const contextLexical = LexicalIndex.load(readFileSync(join(dir, 'bm25-context.json'), 'utf8'));
   const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, chunks.length);
   return { manifest, documents, chunks, vectors, lexical, contextLexical };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 export const ARTIFACTS = ['documents.json', 'bm25.json', 'bm25-context.json', 'vectors.hnsw'] as const;
 

@@ -1,7 +1,7 @@
 import { splitSentences } from '../chunk/index.js';
 import type { Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
-import type { ArchiveIndex } from '../index/index.js';
+import { LexicalIndex, type ArchiveIndex } from '../index/index.js';
 import { dateSpan } from '../ingest/index.js';
 import { lexicalTerms, queryTerms as questionTerms } from '../text/tokens.js';
 import type { Chunk, SearchFilters, SearchHit, SourceDocument } from '../types.js';
@@ -67,14 +67,14 @@ export async function rankPassages(index: ArchiveIndex, embedder: Embedder, conf
   const chunkFilter = docFilter ? (label: number) => docFilter(index.documents.get(index.chunks[label].docId)!) : undefined;
 
   const dense = index.vectors.search(queryVector, candidates, chunkFilter);
-  const bm25 = index.lexical.scores(query, chunkFilter);
-  const topBm25 = [...bm25.entries()].sort((a, b) => b[1] - a[1]).slice(0, candidates);
+  const bm25 = index.lexical.scores(query);
+  const topBm25 = LexicalIndex.top(bm25, candidates, chunkFilter);
   const labels = [...new Set([...dense.map((d) => d.label), ...topBm25.map(([label]) => label)])];
   const denseScores = labels.map((l) => dot(queryVector, index.vectors.vector(l)));
-  const bm25Scores = labels.map((l) => bm25.get(l) ?? 0);
+  const bm25Scores = labels.map((l) => bm25[l]);
   // BM25 of the passage with its neighbours counts too: a passage in an on-topic stretch of text is likelier to answer.
-  const context = index.contextLexical.scores(query, chunkFilter);
-  const contextScores = labels.map((l) => context.get(l) ?? 0);
+  const context = index.contextLexical.scores(query);
+  const contextScores = labels.map((l) => context[l]);
   const fused = fuseScores([denseScores, bm25Scores, contextScores], [weights.dense, weights.passageBm25, weights.contextBm25]);
   // A question naming a time lifts passages of that time, by up to timeWeight standard deviations; the rest stay.
   const time = timeSignal(query);

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { LexicalIndex } from '../src/index/lexicalIndex.js';
+
+const texts = ['The council bid failed in Westminster.', 'Councils and councils again: a council story.', 'Nothing relevant here at all.'];
+const params = { k1: 1.2, b: 0.75 };
+
+describe('the BM25 index', () => {
+  it('scores with Lucene idf, k1 and b, from a hand computation', () => {
+    const index = LexicalIndex.create(texts, params);
+    // Terms after stop words and stemming: [council, bid, fail, westminst], [council x3, again, stori], [noth, relev, here, all].
+    const lengths = [4, 5, 4];
+    const avg = 13 / 3;
+    const idfCouncil = Math.log(1 + (3 - 2 + 0.5) / (2 + 0.5));
+    const part = (tf: number, len: number) => (tf * 2.2) / (tf + 1.2 * (1 - 0.75 + (0.75 * len) / avg));
+    const scores = index.scores('why did the council fail?');
+    const idfFail = Math.log(1 + (3 - 1 + 0.5) / (1 + 0.5));
+    expect(scores[0]).toBeCloseTo(idfCouncil * part(1, lengths[0]) + idfFail * part(1, lengths[0]), 10);
+    expect(scores[1]).toBeCloseTo(idfCouncil * part(3, lengths[1]), 10);
+    expect(scores[2]).toBe(0);
+  });
+
+  it('survives serialisation and picks the top labels through a filter', () => {
+    const index = LexicalIndex.create(texts, params);
+    const reloaded = LexicalIndex.load(index.serialize());
+    expect(Array.from(reloaded.scores('council bid'))).toEqual(Array.from(index.scores('council bid')));
+    const scores = index.scores('council');
+    expect(LexicalIndex.top(scores, 5).map(([label]) => label)).toEqual([1, 0]);
+    expect(LexicalIndex.top(scores, 5, (label) => label !== 1).map(([label]) => label)).toEqual([0]);
+    expect(index.scores('the and of').every((s) => s === 0)).toBe(true);
+  });
+});
