@@ -1,5 +1,5 @@
 import type { Chunk, SourceDocument } from '../types.js';
-import { splitSentences, type Span } from './sentences.js';
+import { splitSentences } from './sentences.js';
 
 export { splitSentences, type Span } from './sentences.js';
 
@@ -39,4 +39,3 @@ export function chunkDocument(doc: SourceDocument, options: ChunkingOptions): Om
   return chunks;
 }
 
-export type { Span as SentenceSpan };

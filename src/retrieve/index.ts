@@ -42,7 +42,7 @@ function documentFilter(index: ArchiveIndex, filters: SearchFilters): ((doc: Sou
 }
 
 /** Shares of the query's terms (idf-weighted) that a sentence contains. */
-export function termCoverage(index: ArchiveIndex, queryTerms: string[], text: string): number {
+function termCoverage(index: ArchiveIndex, queryTerms: string[], text: string): number {
   if (queryTerms.length === 0) return 0;
   const present = new Set(lexicalTerms(text));
   let total = 0;

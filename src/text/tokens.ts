@@ -18,10 +18,6 @@ export function words(text: string): string[] {
   );
 }
 
-export function isStopWord(word: string): boolean {
-  return STOP_WORDS.has(word);
-}
-
 /** Terms for lexical matching: words without stop words, Porter-stemmed. */
 export function lexicalTerms(text: string): string[] {
   const out: string[] = [];
