@@ -6,11 +6,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { prepareArchive, type Archive } from '../src/archive.js';
-import { loadConfig, type Config } from '../src/config.js';
+import type { Archive } from '../src/archive.js';
+import { loadConfig } from '../src/config.js';
 import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { evaluateRanking, locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
-import { progressBar } from '../src/cli/progress.js';
+import { prepareWithProgress, progressBar } from '../src/cli/progress.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REPORTS = join(ROOT, 'reports');
@@ -36,17 +36,9 @@ function variants(archive: Archive): Array<[string, Archive]> {
   ];
 }
 
-async function prepare(config: Config): Promise<Archive> {
-  const bar = progressBar('Embedding passages');
-  try {
-    return await prepareArchive(config, { log, progress: (_s, done, total) => bar.update(done, total) });
-  } finally {
-    bar.stop();
-  }
-}
 
 if (options.suite === 'seeds' || options.suite === 'all') {
-  const archive = await prepare(loadConfig({ indexDir: join(REPORTS, 'seeds', 'index') }));
+  const archive = await prepareWithProgress(loadConfig({ indexDir: join(REPORTS, 'seeds', 'index') }));
   const questions = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json'));
   const rows: Record<string, unknown> = {};
   const unanswerable = questions.filter((q) => q.gold.length === 0).length;
@@ -68,7 +60,7 @@ if (options.suite === 'scifact' || options.suite === 'all') {
     const corpusDir = join(REPORTS, 'scifact', 'corpus');
     const documents = materializeScifactCorpus(bench, corpusDir);
     const started = Date.now();
-    const archive = await prepare(loadConfig({ corpusDir, indexDir: join(REPORTS, 'scifact', 'index'), embedding: { modelsDir: join(REPORTS, 'scifact', 'models') } }));
+    const archive = await prepareWithProgress(loadConfig({ corpusDir, indexDir: join(REPORTS, 'scifact', 'index'), embedding: { modelsDir: join(REPORTS, 'scifact', 'models') } }));
     const queries = readScifactQueries(bench, options.split);
     log(`\nSciFact ${options.split}: ${queries.length} queries over ${documents} abstracts (${archive.index.chunks.length} passages, index ${archive.index.manifest.id}, ready in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
     const rows: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 import { extractAnswer } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import { BUILTIN_MODEL, buildBuiltinModel, isBuiltinModelOutdated, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
-import { buildIndex, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress } from './index/index.js';
+import { buildIndex, IndexDamagedError, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress, type BuildReport } from './index/index.js';
 import { readCorpus } from './ingest/index.js';
 import { retrieve } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
@@ -42,24 +42,26 @@ export async function prepareArchive(config: Config, hooks: PrepareHooks): Promi
   const embedder = await ensureEmbedder(config, hooks);
   const status = indexStaleness(config, embedder.info);
   if (!status || status.reasons.length > 0) {
-    hooks.log(status ? `The index is out of date: ${status.reasons.map((r) => r.replace(/\.$/, '')).join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
+    hooks.log(status ? `The index is out of date: ${status.reasons.join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
     await rebuild(config, embedder, hooks);
   }
   try {
     return await openArchive(config, embedder);
   } catch (e) {
     // A damaged artifact is found only when loading; the corpus is the source of truth, so rebuild from it.
-    if (!(e instanceof UserError) || e.code !== 'index_damaged') throw e;
-    hooks.log(`${e.message.replace(/ Rebuild it with: .*$/, '')} Rebuilding...`);
+    if (!(e instanceof IndexDamagedError)) throw e;
+    hooks.log(`${e.problem}. Rebuilding...`);
     await rebuild(config, embedder, hooks);
     return openArchive(config, embedder);
   }
 }
 
-async function rebuild(config: Config, embedder: Embedder, hooks: PrepareHooks): Promise<void> {
+/** Builds the index and says what it indexed and skipped. */
+export async function rebuild(config: Config, embedder: Embedder, hooks: PrepareHooks): Promise<BuildReport> {
   const report = await buildIndex(config, embedder, hooks.progress);
   for (const s of report.skipped) hooks.log(`skipped ${s.source}: ${s.reason}`);
   hooks.log(`Indexed ${report.manifest.counts.documents} documents as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s (index ${report.manifest.id}).`);
+  return report;
 }
 
 /** Opens the live index as it is, without checking it against the corpus (the CLI's search and batch). */

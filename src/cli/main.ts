@@ -1,13 +1,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { serve } from '@hono/node-server';
-import { ensureEmbedder, prepareArchive, type PrepareHooks } from '../archive.js';
+import { ensureEmbedder, rebuild } from '../archive.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import { buildBuiltinModel } from '../embed/index.js';
-import { buildIndex } from '../index/index.js';
 import { readCorpus } from '../ingest/index.js';
 import { createApp } from '../serve/app.js';
 import { runBatch } from './batch.js';
-import { progressBar } from './progress.js';
+import { prepareWithProgress, progressBar, progressHooks } from './progress.js';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -28,20 +27,7 @@ function configFrom(options: PathOptions, extra: ConfigInput = {}) {
   return loadConfig({ corpusDir: options.corpus, indexDir: options.index, ...extra });
 }
 
-function hooks(): PrepareHooks & { done(): void } {
-  const bar = progressBar('Embedding passages');
-  return { log, progress: (_stage, done, total) => bar.update(done, total), done: () => bar.stop() };
-}
-
-async function prepare(options: PathOptions, extra: ConfigInput = {}) {
-  const config = configFrom(options, extra);
-  const h = hooks();
-  try {
-    return await prepareArchive(config, h);
-  } finally {
-    h.done();
-  }
-}
+const prepare = (options: PathOptions, extra: ConfigInput = {}) => prepareWithProgress(configFrom(options, extra));
 
 const program = new Command('archive').description('A searchable semantic archive with question answering.').showHelpAfterError();
 const withPaths = (cmd: Command) => cmd.option('--corpus <dir>', 'folder of documents (default: seeds)').option('--index <dir>', 'folder of the built index (default: index)');
@@ -65,12 +51,8 @@ withPaths(program.command('build-index'))
   .description('build the index from the corpus (always rebuilds)')
   .action(async (options: PathOptions) => {
     const config = configFrom(options);
-    const h = hooks();
-    const embedder = await ensureEmbedder(config, h);
-    const report = await buildIndex(config, embedder, h.progress);
-    h.done();
-    for (const s of report.skipped) log(`skipped ${s.source}: ${s.reason}`);
-    log(`Indexed ${report.manifest.counts.documents} documents as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s.`);
+    const hooks = progressHooks();
+    const report = await rebuild(config, await ensureEmbedder(config, hooks), hooks).finally(() => hooks.done());
     process.stdout.write(`${JSON.stringify({ index: report.manifest.id, documents: report.manifest.counts.documents, chunks: report.manifest.counts.chunks, ms: report.ms, skipped: report.skipped })}\n`);
   });
 

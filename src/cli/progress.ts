@@ -1,4 +1,6 @@
 import cliProgress from 'cli-progress';
+import { prepareArchive, type Archive, type PrepareHooks } from '../archive.js';
+import type { Config } from '../config.js';
 
 /** A progress bar on stderr with counts and rate; stdout stays free for machine-readable output. */
 export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
@@ -33,4 +35,20 @@ export function progressBar(label: string): { update(done: number, total: number
       running = false;
     },
   };
+}
+
+/** Hooks that log to stderr and draw the passage-embedding bar; call done() when the work ends. */
+export function progressHooks(): PrepareHooks & { done(): void } {
+  const bar = progressBar('Embedding passages');
+  return { log: (m) => process.stderr.write(`${m}\n`), progress: (_stage, done, total) => bar.update(done, total), done: () => bar.stop() };
+}
+
+/** prepareArchive with its progress shown on stderr. */
+export async function prepareWithProgress(config: Config): Promise<Archive> {
+  const hooks = progressHooks();
+  try {
+    return await prepareArchive(config, hooks);
+  } finally {
+    hooks.done();
+  }
 }

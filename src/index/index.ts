@@ -38,6 +38,13 @@ export interface BuildReport {
   ms: number;
 }
 
+/** An index that cannot be loaded as it is; `problem` says what is wrong, the message adds how to rebuild. */
+export class IndexDamagedError extends UserError {
+  constructor(readonly problem: string) {
+    super(`${problem}. Rebuild it with: npm run build-index`, 'index_damaged');
+  }
+}
+
 /** The file naming the live generation; swapping it by rename is what makes a new index live. */
 const CURRENT = 'CURRENT';
 
@@ -63,8 +70,7 @@ const sha256File = (file: string) => createHash('sha256').update(readFileSync(fi
  */
 export async function buildIndex(config: Config, embedder: Embedder, onProgress?: BuildProgress): Promise<BuildReport> {
   const started = Date.now();
-  const sources = fingerprintCorpus(config.corpusDir);
-  const { documents, skipped } = readCorpus(config.corpusDir);
+  const { documents, skipped, sources } = readCorpus(config.corpusDir);
   const chunks: Chunk[] = documents.flatMap((d) => chunkDocument(d, config.chunking)).map((c, id) => ({ ...c, id }));
   const byId = new Map(documents.map((d) => [d.id, d]));
   const vectors: Float32Array[] = [];
@@ -127,18 +133,17 @@ export function readManifest(indexDir: string): Manifest | null {
   const generation = liveGeneration(indexDir);
   if (!generation) return null;
   const file = join(indexDir, generation, 'manifest.json');
-  const rebuild = 'Rebuild it with: npm run build-index';
-  if (!existsSync(file)) throw new UserError(`The index at ${indexDir} is damaged: ${generation}/manifest.json is missing. ${rebuild}`, 'index_damaged');
+  if (!existsSync(file)) throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${generation}/manifest.json is missing`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    throw new UserError(`The index at ${indexDir} is damaged: its manifest is not valid JSON. ${rebuild}`, 'index_damaged');
+    throw new IndexDamagedError(`The index at ${indexDir} is damaged: its manifest is not valid JSON`);
   }
   const version = (json as { formatVersion?: unknown })?.formatVersion;
-  if (version !== FORMAT_VERSION) throw new UserError(`The index at ${indexDir} is in format ${String(version)}; this version reads format ${FORMAT_VERSION}. ${rebuild}`, 'index_damaged');
+  if (version !== FORMAT_VERSION) throw new IndexDamagedError(`The index at ${indexDir} is in format ${String(version)}; this version reads format ${FORMAT_VERSION}`);
   const parsed = ManifestSchema.safeParse(json);
-  if (!parsed.success) throw new UserError(`The index at ${indexDir} is damaged: its manifest is incomplete. ${rebuild}`, 'index_damaged');
+  if (!parsed.success) throw new IndexDamagedError(`The index at ${indexDir} is damaged: its manifest is incomplete`);
   return parsed.data;
 }
 
@@ -151,7 +156,7 @@ export function indexStaleness(config: Config, model: Embedder['info']): { reaso
   try {
     manifest = readManifest(config.indexDir);
   } catch (e) {
-    if (e instanceof UserError && e.code === 'index_damaged') return { reasons: [e.message.replace(/ Rebuild it with: .*$/, '')] };
+    if (e instanceof IndexDamagedError) return { reasons: [e.problem] };
     throw e;
   }
   if (!manifest) return null;
@@ -175,7 +180,7 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
         : sha256File(file) !== expected.sha256
           ? 'does not match its checksum'
           : null;
-    if (problem) throw new UserError(`The index at ${indexDir} is damaged: ${name} ${problem}. Rebuild it with: npm run build-index`, 'index_damaged');
+    if (problem) throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${name} ${problem}`);
   }
   const stored = StoredDocumentsSchema.parse(JSON.parse(readFileSync(join(dir, 'documents.json'), 'utf8')));
   const documents = new Map(stored.documents.map((d) => [d.id, d]));

@@ -23,10 +23,11 @@ export const CatalogSchema = z.object({ files: z.record(z.string(), CatalogEntry
 export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
 export type Catalog = z.infer<typeof CatalogSchema>;
 
-export function readCatalog(corpusDir: string): { catalog: Catalog; raw: string | null } {
+export function readCatalog(corpusDir: string): { catalog: Catalog; bytes: Buffer | null } {
   const file = join(corpusDir, CATALOG_FILE);
-  if (!existsSync(file)) return { catalog: { files: {} }, raw: null };
-  const raw = readFileSync(file, 'utf8');
+  if (!existsSync(file)) return { catalog: { files: {} }, bytes: null };
+  const bytes = readFileSync(file);
+  const raw = bytes.toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -35,5 +36,5 @@ export function readCatalog(corpusDir: string): { catalog: Catalog; raw: string 
   }
   const parsed = CatalogSchema.safeParse(json);
   if (!parsed.success) throw new UserError(`${file} is invalid: ${describeZodError(parsed.error)}`);
-  return { catalog: parsed.data, raw };
+  return { catalog: parsed.data, bytes };
 }

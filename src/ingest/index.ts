@@ -62,16 +62,20 @@ function documentId(source: string, taken: Set<string>): string {
 export interface CorpusReadResult {
   documents: SourceDocument[];
   skipped: Array<{ source: string; reason: string }>;
+  /** The same hashes as fingerprintCorpus, from the bytes this read used. */
+  sources: Record<string, string>;
 }
 
 /** Reads, cleans and describes every document of the corpus folder. Empty files are skipped with a reason. */
 export function readCorpus(corpusDir: string): CorpusReadResult {
-  const { catalog } = readCatalog(corpusDir);
+  const { catalog, bytes: catalogBytes } = readCatalog(corpusDir);
   const ids = new Set<string>();
   const documents: SourceDocument[] = [];
   const skipped: CorpusReadResult['skipped'] = [];
+  const sources: Record<string, string> = {};
   for (const file of listCorpusFiles(corpusDir)) {
     const bytes = readFileSync(file.path);
+    sources[file.source] = sha256(bytes);
     const raw = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
     const text = cleanText(raw);
     if (!text) {
@@ -91,5 +95,6 @@ export function readCorpus(corpusDir: string): CorpusReadResult {
   }
   const unknown = Object.keys(catalog.files).filter((source) => !documents.some((d) => d.source === source));
   for (const source of unknown) skipped.push({ source: `${CATALOG_FILE}: ${source}`, reason: 'catalog entry names no file in the corpus' });
-  return { documents, skipped };
+  if (catalogBytes) sources[CATALOG_FILE] = sha256(catalogBytes);
+  return { documents, skipped, sources };
 }

@@ -41,18 +41,12 @@ function documentFilter(index: ArchiveIndex, filters: SearchFilters): ((doc: Sou
   };
 }
 
-/** Shares of the query's terms (idf-weighted) that a sentence contains. */
-function termCoverage(index: ArchiveIndex, queryTerms: string[], text: string): number {
-  if (queryTerms.length === 0) return 0;
-  const present = new Set(lexicalTerms(text));
-  let total = 0;
+/** Share of the query's terms, weighted by idf (computed once per query), that a sentence contains. */
+function termCoverage(termWeights: Map<string, number>, total: number, text: string): number {
+  if (total <= 0) return 0;
   let covered = 0;
-  for (const term of new Set(queryTerms)) {
-    const idf = index.lexical.idf(term);
-    total += idf;
-    if (present.has(term)) covered += idf;
-  }
-  return total > 0 ? covered / total : 0;
+  for (const term of new Set(lexicalTerms(text))) covered += termWeights.get(term) ?? 0;
+  return covered / total;
 }
 
 /**
@@ -106,7 +100,8 @@ export async function rankPassages(index: ArchiveIndex, embedder: Embedder, conf
 /** Ranked passages with citations, each with its best-matching sentence. */
 export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<SearchHit[]> {
   const { passages, queryVector } = await rankPassages(index, embedder, config, query, k, filters);
-  const queryTerms = questionTerms(query);
+  const termWeights = new Map(questionTerms(query).map((term) => [term, index.lexical.idf(term)]));
+  const totalWeight = [...termWeights.values()].reduce((a, b) => a + b, 0);
   // Best sentence of each kept passage: its own similarity to the query plus idf-weighted term coverage.
   const sentenceSpans = passages.map(({ chunk }) => splitSentences(chunk.text).map((s) => ({ start: chunk.start + s.start, end: chunk.start + s.end })));
   const sentenceTexts = sentenceSpans.flatMap((spans, n) => spans.map((s) => passages[n].document.text.slice(s.start, s.end)));
@@ -117,7 +112,7 @@ export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: 
   return passages.map(({ chunk, document: d, score, dense, bm25 }, n) => {
     const scored = sentenceSpans[n].map((span) => {
       const text = sentenceTexts[cursor];
-      return { ...span, text, score: 0.5 * dot(queryVector, sentenceVectors[cursor++]) + 0.5 * termCoverage(index, queryTerms, text) };
+      return { ...span, text, score: 0.5 * dot(queryVector, sentenceVectors[cursor++]) + 0.5 * termCoverage(termWeights, totalWeight, text) };
     });
     const ranked = scored.sort((a, b) => b.score - a.score);
     const best = ranked.find((s) => !shown.has(`${d.id}:${s.start}`)) ?? ranked[0];
