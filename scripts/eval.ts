@@ -27,12 +27,13 @@ const report: Record<string, unknown> = { createdAt: new Date().toISOString(), s
 /** The same archive scored with each part alone and with all parts, so each part's contribution shows. */
 function variants(archive: Archive): Array<[string, Archive]> {
   const w = archive.config.retrieval.weights;
-  const weighted = (weights: typeof w) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights } });
+  // The parts alone are scored without the cross-encoder (when one is configured), so each shows its own contribution.
+  const weighted = (weights: typeof w) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights, rerank: { ...archive.config.retrieval.rerank, model: undefined } } });
   return [
     ['BM25 of passages alone', weighted({ dense: 0, passageBm25: 1, contextBm25: 0 })],
     ['BM25 of passages and context', weighted({ dense: 0, passageBm25: w.passageBm25, contextBm25: w.contextBm25 })],
     ['dense alone', weighted({ dense: 1, passageBm25: 0, contextBm25: 0 })],
-    [`full pipeline (${w.dense}/${w.passageBm25}/${w.contextBm25})`, archive],
+    [`full pipeline (${w.dense}/${w.passageBm25}/${w.contextBm25}${archive.reranker ? ` + ${archive.reranker.id}` : ''})`, archive],
   ];
 }
 

@@ -3,7 +3,7 @@ import { UserError, type Config } from './config.js';
 import { BUILTIN_MODEL, buildBuiltinModel, isBuiltinModelOutdated, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
 import { buildIndex, IndexDamagedError, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress, type BuildReport } from './index/index.js';
 import { readCorpus } from './ingest/index.js';
-import { retrieve } from './retrieve/index.js';
+import { loadReranker, retrieve, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
 /** A searchable archive: a loaded index and the model that embeds its queries. */
@@ -11,10 +11,12 @@ export interface Archive {
   readonly config: Config;
   readonly index: ArchiveIndex;
   readonly embedder: Embedder;
+  /** The cross-encoder, when config.retrieval.rerank.model names one. */
+  readonly reranker: Reranker | null;
   search(query: string, options?: { k?: number; filters?: SearchFilters }): Promise<SearchResponse>;
   document(id: string): SourceDocument | undefined;
   documents(): SourceDocument[];
-  /** The same index and model searched with other settings (e.g. BM25 alone, for evaluation). */
+  /** The same index and models searched with other settings (e.g. BM25 alone, for evaluation). */
   withConfig(config: Config): Archive;
 }
 
@@ -74,25 +76,26 @@ export async function openArchive(config: Config, embedder?: Embedder): Promise<
       'index_model_mismatch',
     );
   }
-  return createArchive(config, index, model);
+  return createArchive(config, index, model, await loadReranker(config));
 }
 
-function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder): Archive {
+function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null): Archive {
   const sorted = [...index.documents.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
   return {
     config,
     index,
     embedder,
+    reranker,
     async search(query, options = {}) {
       const k = options.k ?? 10;
       const filters = options.filters ?? {};
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
-      const hits = await retrieve(index, embedder, config, query, k, filters);
+      const hits = await retrieve({ index, embedder, reranker }, config, query, k, filters);
       return { query, answer: extractAnswer(query, hits, config), results: hits, index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),
     documents: () => sorted,
-    withConfig: (other) => createArchive(other, index, embedder),
+    withConfig: (other) => createArchive(other, index, embedder, reranker),
   };
 }

@@ -52,6 +52,21 @@ export const ConfigSchema = z.object({
       bm25: z
         .object({ k1: z.number().min(0).default(1.2), b: z.number().min(0).max(1).default(0.75) })
         .prefault({}),
+      /** An optional cross-encoder (a transformers.js sequence-classification model) that re-orders the top passages. */
+      rerank: z
+        .object({
+          /** Folder name under modelsDir (or a hub id when allowRemoteModels is on); unset means no reranking. */
+          model: z.string().min(1).optional(),
+          modelsDir: z.string().min(1).default('models'),
+          allowRemoteModels: z.boolean().default(false),
+          quantized: z.boolean().default(false),
+          /** How many of the fused top passages the cross-encoder reads. */
+          candidates: z.number().int().min(1).max(500).default(30),
+          /** Share of the cross-encoder in their new order (1: its order alone; 0.5: half fused score, half cross-encoder). */
+          weight: z.number().min(0).max(1).default(1),
+          batchSize: z.number().int().min(1).max(256).default(16),
+        })
+        .prefault({}),
     })
     .prefault({}),
   answer: z

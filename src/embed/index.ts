@@ -52,6 +52,13 @@ export function isBuiltinModelOutdated(config: Config): boolean {
   }
 }
 
+/** Where transformers.js looks for model folders (its settings are global; set before each load). */
+export function pointTransformersAt(modelsDir: string, allowRemoteModels: boolean): void {
+  env.allowLocalModels = true;
+  env.localModelPath = resolve(modelsDir) + '/';
+  env.allowRemoteModels = allowRemoteModels;
+}
+
 /**
  * Mean pooling over the attention mask, then unit length: what the feature-extraction pipeline's
  * `pooling: 'mean', normalize: true` computes, done on the raw arrays because the pipeline's
@@ -100,9 +107,7 @@ export async function loadEmbedder(config: Config): Promise<Embedder> {
       'model_missing',
     );
   }
-  env.allowLocalModels = true;
-  env.localModelPath = resolve(config.embedding.modelsDir) + '/';
-  env.allowRemoteModels = allowRemoteModels;
+  pointTransformersAt(config.embedding.modelsDir, allowRemoteModels);
   let extractor: FeatureExtractionPipeline;
   try {
     extractor = await pipeline('feature-extraction', model, { quantized });

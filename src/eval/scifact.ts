@@ -78,7 +78,7 @@ export async function evaluateRanking(archive: Archive, queries: ScifactQuery[],
   const recall: number[] = [];
   const mrr: number[] = [];
   for (const [i, q] of queries.entries()) {
-    const { passages } = await rankPassages(archive.index, archive.embedder, config, q.text, 100);
+    const { passages } = await rankPassages(archive, config, q.text, 100);
     const ranking = passages.map((p) => p.document.source.replace(/\.txt$/, ''));
     ndcg.push(ndcgAt(ranking, q.judged, 10));
     recall.push(recallAt(ranking, q.judged, 100));

@@ -6,10 +6,19 @@ import { dateSpan } from '../ingest/index.js';
 import { lexicalTerms, queryTerms as questionTerms } from '../text/tokens.js';
 import type { Chunk, SearchFilters, SearchHit, SourceDocument } from '../types.js';
 import { overlap, shingles } from './duplicates.js';
-import { fuseScores } from './fuse.js';
+import { fuseScores, standardize } from './fuse.js';
+import type { Reranker } from './rerank.js';
 import { timeFit, timeSignal } from './time.js';
 
 export { fuseScores, standardize } from './fuse.js';
+export { loadReranker, type Reranker } from './rerank.js';
+
+/** What ranking reads: the index, the model that embeds the query, and the cross-encoder when one is configured. */
+export interface RetrievalModels {
+  index: ArchiveIndex;
+  embedder: Embedder;
+  reranker: Reranker | null;
+}
 
 /** A passage in fused order, before its best sentence is chosen. */
 export interface RankedPassage {
@@ -52,9 +61,10 @@ function termCoverage(termWeights: Map<string, number>, total: number, text: str
 /**
  * Hybrid ranking: dense (HNSW) and BM25 candidates; over their union, a weighted sum of standard
  * scores of dense similarity, passage BM25 and context BM25, plus a lift for a time the question
- * names; then near-duplicates collapsed and at most maxPerDoc passages kept per document.
+ * names; then the top re-ordered by the cross-encoder when there is one; then near-duplicates
+ * collapsed and at most maxPerDoc passages kept per document.
  */
-export async function rankPassages(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
+export async function rankPassages({ index, embedder, reranker }: RetrievalModels, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
   const { candidates, weights, maxPerDoc, duplicateThreshold } = config.retrieval;
   const [queryVector] = await embedder.embed([query], 'query');
   const docFilter = documentFilter(index, filters);
@@ -79,7 +89,8 @@ export async function rankPassages(index: ArchiveIndex, embedder: Embedder, conf
       fused[i] += config.retrieval.timeWeight * timeFit(time, chunk.text, index.documents.get(chunk.docId)!.date, neighbours);
     });
   }
-  const order = labels.map((_, i) => i).sort((a, b) => fused[b] - fused[a] || labels[a] - labels[b]);
+  let order = labels.map((_, i) => i).sort((a, b) => fused[b] - fused[a] || labels[a] - labels[b]);
+  if (reranker && config.retrieval.rerank.model) order = await rerankTop(reranker, config, query, order, fused, (i) => index.chunks[labels[i]].text);
 
   const passages: RankedPassage[] = [];
   const kept: Set<string>[] = [];
@@ -97,9 +108,27 @@ export async function rankPassages(index: ArchiveIndex, embedder: Embedder, conf
   return { passages, queryVector };
 }
 
+/**
+ * The first rerank.candidates of the fused order, re-ordered by a blend of their standardised fused
+ * and cross-encoder scores (the cross-encoder alone at weight 1); their fused scores are reassigned
+ * in the new order so scores still fall with rank. The rest keep their places below.
+ */
+async function rerankTop(reranker: Reranker, config: Config, query: string, order: number[], fused: number[], text: (i: number) => string): Promise<number[]> {
+  const { candidates, weight } = config.retrieval.rerank;
+  const top = order.slice(0, candidates);
+  const read = standardize(await reranker.score(query, top.map(text)));
+  const first = standardize(top.map((i) => fused[i]));
+  const blended = top.map((_, n) => weight * read[n] + (1 - weight) * first[n]);
+  const reordered = top.map((_, n) => n).sort((a, b) => blended[b] - blended[a] || a - b);
+  const scores = top.map((i) => fused[i]);
+  reordered.forEach((n, rank) => (fused[top[n]] = scores[rank]));
+  return [...reordered.map((n) => top[n]), ...order.slice(candidates)];
+}
+
 /** Ranked passages with citations, each with its best-matching sentence. */
-export async function retrieve(index: ArchiveIndex, embedder: Embedder, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<SearchHit[]> {
-  const { passages, queryVector } = await rankPassages(index, embedder, config, query, k, filters);
+export async function retrieve(models: RetrievalModels, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<SearchHit[]> {
+  const { index, embedder } = models;
+  const { passages, queryVector } = await rankPassages(models, config, query, k, filters);
   const termWeights = new Map(questionTerms(query).map((term) => [term, index.lexical.idf(term)]));
   const totalWeight = [...termWeights.values()].reduce((a, b) => a + b, 0);
   // Best sentence of each kept passage: its own similarity to the query plus idf-weighted term coverage.

@@ -91,7 +91,7 @@ export function createApp(archive: Archive): OpenAPIHono {
     return c.json({ ...summary(doc), text: doc.text }, 200);
   });
   app.openapi(health, (c) =>
-    c.json({ status: 'ok' as const, index: archive.index.manifest.id, documents: archive.index.manifest.counts.documents, chunks: archive.index.manifest.counts.chunks, model: archive.embedder.info.id }, 200),
+    c.json({ status: 'ok' as const, index: archive.index.manifest.id, documents: archive.index.manifest.counts.documents, chunks: archive.index.manifest.counts.chunks, model: archive.embedder.info.id, reranker: archive.reranker?.id ?? null }, 200),
   );
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Semantic archive API', version: '1.0.0', description: 'Hybrid (dense + BM25) passage search with extractive answers and citations.' } });
 

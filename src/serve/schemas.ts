@@ -84,4 +84,4 @@ export const DocumentSummarySchema = z
 
 export const DocumentSchema = DocumentSummarySchema.extend({ text: z.string() }).openapi('Document');
 
-export const HealthSchema = z.object({ status: z.literal('ok'), index: z.string(), documents: z.number().int(), chunks: z.number().int(), model: z.string() }).openapi('Health');
+export const HealthSchema = z.object({ status: z.literal('ok'), index: z.string(), documents: z.number().int(), chunks: z.number().int(), model: z.string(), reranker: z.string().nullable() }).openapi('Health');
