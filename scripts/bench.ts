@@ -16,7 +16,7 @@ import { buildBuiltinModel } from '../src/embed/index.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
 import { buildIndex } from '../src/index/index.js';
-import { readCorpus } from '../src/ingest/index.js';
+import { readCorpus, readOptions } from '../src/ingest/index.js';
 import { createApp } from '../src/serve/app.js';
 
 const options = new Command()
@@ -53,7 +53,7 @@ const sampler = setInterval(sample, 50);
 
 if (!options.skipModel) {
   const modelConfig = loadConfig({ corpusDir: config.corpusDir, embedding: { modelsDir: join(scratch, 'models') } });
-  const { ms } = await buildBuiltinModel(modelConfig, readCorpus(config.corpusDir).documents, () => {});
+  const { ms } = await buildBuiltinModel(modelConfig, (await readCorpus(config.corpusDir, readOptions(config))).documents, () => {});
   figures.modelBuildSeconds = ms / 1000;
 }
 

@@ -2,7 +2,7 @@ import { extractAnswer } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import { BUILTIN_MODEL, buildBuiltinModel, isBuiltinModelOutdated, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
 import { buildIndex, IndexDamagedError, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress, type BuildReport } from './index/index.js';
-import { readCorpus } from './ingest/index.js';
+import { readCorpus, readOptions } from './ingest/index.js';
 import { loadReranker, retrieve, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
@@ -30,7 +30,7 @@ export async function ensureEmbedder(config: Config, hooks: PrepareHooks): Promi
   const missing = !isModelPresent(config) && config.embedding.model === BUILTIN_MODEL;
   if (missing || isBuiltinModelOutdated(config)) {
     hooks.log(`The built-in model is ${missing ? 'missing' : 'from an older version'}; building it from ${config.corpusDir} and WordNet (about a minute)...`);
-    const { folder, ms } = await buildBuiltinModel(config, readCorpus(config.corpusDir).documents, hooks.log);
+    const { folder, ms } = await buildBuiltinModel(config, (await readCorpus(config.corpusDir, readOptions(config))).documents, hooks.log);
     hooks.log(`Model written to ${folder} in ${(ms / 1000).toFixed(1)} s.`);
   }
   return loadEmbedder(config);
@@ -42,7 +42,7 @@ export async function ensureEmbedder(config: Config, hooks: PrepareHooks): Promi
  */
 export async function prepareArchive(config: Config, hooks: PrepareHooks): Promise<Archive> {
   const embedder = await ensureEmbedder(config, hooks);
-  const status = indexStaleness(config, embedder.info);
+  const status = await indexStaleness(config, embedder.info);
   if (!status || status.reasons.length > 0) {
     hooks.log(status ? `The index is out of date: ${status.reasons.join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
     await rebuild(config, embedder, hooks);
@@ -62,7 +62,9 @@ export async function prepareArchive(config: Config, hooks: PrepareHooks): Promi
 export async function rebuild(config: Config, embedder: Embedder, hooks: PrepareHooks): Promise<BuildReport> {
   const report = await buildIndex(config, embedder, hooks.progress);
   for (const s of report.skipped) hooks.log(`skipped ${s.source}: ${s.reason}`);
-  hooks.log(`Indexed ${report.manifest.counts.documents} documents as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s (index ${report.manifest.id}).`);
+  const formats = Object.entries(report.formats).map(([ext, n]) => `${n} ${ext}`).join(', ');
+  const skipped = report.skipped.length ? `; skipped ${report.skipped.length} file${report.skipped.length === 1 ? '' : 's'} (see above)` : '';
+  hooks.log(`Indexed ${report.manifest.counts.documents} documents (${formats}) as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s${skipped} (index ${report.manifest.id}).`);
   return report;
 }
 

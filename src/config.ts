@@ -22,6 +22,12 @@ export const ConfigSchema = z.object({
       titleInPassage: z.boolean().default(true),
     })
     .prefault({}),
+  ingest: z
+    .object({
+      /** Files larger than this are skipped with a reason instead of read. */
+      maxFileMB: z.number().positive().max(10_000).default(50),
+    })
+    .prefault({}),
   chunking: z
     .object({
       targetWords: z.number().int().min(10).max(2000).default(100),

@@ -10,6 +10,8 @@ export interface SourceDocument {
   publisher: string | null;
   url: string | null;
   text: string;
+  /** For paged formats (PDF): the offset in `text` where each page starts, page 1 first. */
+  pageStarts?: number[];
 }
 
 /** A passage of a document: `text === document.text.slice(start, end)`. */
@@ -26,6 +28,8 @@ export interface Citation {
   source: string;
   title: string;
   date: string | null;
+  /** Page of `start`, for paged formats (PDF); null otherwise. */
+  page: number | null;
   start: number;
   end: number;
 }
@@ -35,7 +39,7 @@ export interface SearchHit extends Citation {
   score: number;
   text: string;
   /** The best-matching sentence, as offsets into the document's clean text. */
-  sentence: { start: number; end: number; text: string; score: number };
+  sentence: { start: number; end: number; page: number | null; text: string; score: number };
   scores: { dense: number; bm25: number };
 }
 

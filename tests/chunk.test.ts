@@ -6,7 +6,7 @@ import type { SourceDocument } from '../src/types.js';
 import { SEEDS } from './helpers.js';
 
 const { chunking } = loadConfig();
-const { documents } = readCorpus(SEEDS);
+const { documents } = await readCorpus(SEEDS);
 const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
 describe('chunking the seeds', () => {

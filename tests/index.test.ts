@@ -48,17 +48,17 @@ describe('the index on disk', () => {
 
   it('says why it is stale when the corpus or settings change, and rebuilds on prepare', async () => {
     const { config, embedder } = await freshIndex();
-    expect(indexStaleness(config, embedder.info)!.reasons).toEqual([]);
+    expect((await indexStaleness(config, embedder.info))!.reasons).toEqual([]);
     appendFileSync(join(config.corpusDir, '002_d7df6b83d73dff84.txt'), '\nA late correction to the article.\n');
     writeFileSync(join(config.corpusDir, 'new.md'), 'A new note about the Solent combined authority.');
-    expect(indexStaleness(config, embedder.info)!.reasons).toEqual(['1 file(s) added: new.md', '1 file(s) changed: 002_d7df6b83d73dff84.txt']);
+    expect((await indexStaleness(config, embedder.info))!.reasons).toEqual(['1 file(s) added: new.md', '1 file(s) changed: 002_d7df6b83d73dff84.txt']);
     const changedSettings = loadConfig({ corpusDir: config.corpusDir, indexDir: config.indexDir, chunking: { targetWords: 60 } });
-    expect(indexStaleness(changedSettings, embedder.info)!.reasons).toContain('chunking settings changed');
+    expect((await indexStaleness(changedSettings, embedder.info))!.reasons).toContain('chunking settings changed');
     const messages: string[] = [];
     const archive = await prepareArchive(config, { log: (m) => messages.push(m) });
     expect(messages[0]).toMatch(/out of date: 1 file\(s\) added: new\.md; 1 file\(s\) changed/);
     expect(archive.document('new')?.text).toBe('A new note about the Solent combined authority.');
-    expect(indexStaleness(config, embedder.info)!.reasons).toEqual([]);
+    expect((await indexStaleness(config, embedder.info))!.reasons).toEqual([]);
   });
 
   it('keeps the previous index live when a build dies part-way', async () => {

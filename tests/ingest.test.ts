@@ -6,8 +6,10 @@ import { readCorpus } from '../src/ingest/index.js';
 import { dateFromText, dateSpan, isIsoDate, titleFromText } from '../src/ingest/metadata.js';
 import { SEEDS, tempDir } from './helpers.js';
 
+const seeds = await readCorpus(SEEDS);
+
 describe('the seed corpus', () => {
-  const { documents, skipped } = readCorpus(SEEDS);
+  const { documents, skipped } = seeds;
 
   it('reads all four seeds with catalog metadata and ids from their paths', () => {
     expect(skipped).toEqual([]);
@@ -26,14 +28,14 @@ describe('the seed corpus', () => {
 });
 
 describe('a corpus without a catalog', () => {
-  it('reads .txt and .md recursively, titles and dates from the text, and skips empty files', () => {
+  it('reads .txt and .md recursively, titles and dates from the text, and skips empty files', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'reports', '2016'), { recursive: true });
     writeFileSync(join(dir, 'reports', '2016', 'Solent Bid.md'), 'Solent bid rejected\n\nMonday, 14 November 2016\n\nThe bid was turned down.');
     writeFileSync(join(dir, 'note.txt'), 'A note without a date. It says little.');
     writeFileSync(join(dir, 'empty.txt'), '   \n');
     writeFileSync(join(dir, 'image.png'), 'not text');
-    const { documents, skipped } = readCorpus(dir);
+    const { documents, skipped } = await readCorpus(dir);
     expect(documents.map((d) => [d.id, d.source, d.title, d.date])).toEqual([
       ['note', 'note.txt', 'A note without a date. It says little.', null],
       ['reports-2016-solent-bid', 'reports/2016/Solent Bid.md', 'Solent bid rejected', '2016-11-14'],
@@ -41,11 +43,11 @@ describe('a corpus without a catalog', () => {
     expect(skipped).toEqual([{ source: 'empty.txt', reason: 'no text after cleaning (empty file?)' }]);
   });
 
-  it('keeps ids distinct when two files differ only by extension', () => {
+  it('keeps ids distinct when two files differ only by extension', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'a.txt'), 'Text one.');
     writeFileSync(join(dir, 'a.md'), 'Text two.');
-    expect(readCorpus(dir).documents.map((d) => d.id).sort()).toEqual(['a', 'a-txt']);
+    expect((await readCorpus(dir)).documents.map((d) => d.id).sort()).toEqual(['a', 'a-txt']);
   });
 });
 
@@ -57,19 +59,19 @@ describe('catalog validation', () => {
     return dir;
   };
 
-  it('rejects a malformed catalog with a message naming the file and field', () => {
-    expect(() => readCorpus(withCatalog('{ "files": { "doc.txt": { "date": "June 2021" } } }'))).toThrowError(/catalog\.json is invalid: files\.doc\.txt\.date: must be an ISO date/);
-    expect(() => readCorpus(withCatalog('{ not json'))).toThrowError(UserError);
-    expect(() => readCorpus(withCatalog('{ "files": { "doc.txt": { "author": "x" } } }'))).toThrowError(/Unrecognized key/);
+  it('rejects a malformed catalog with a message naming the file and field', async () => {
+    await expect(readCorpus(withCatalog('{ "files": { "doc.txt": { "date": "June 2021" } } }'))).rejects.toThrowError(/catalog\.json is invalid: files\.doc\.txt\.date: must be an ISO date/);
+    await expect(readCorpus(withCatalog('{ not json'))).rejects.toThrowError(UserError);
+    await expect(readCorpus(withCatalog('{ "files": { "doc.txt": { "author": "x" } } }'))).rejects.toThrowError(/Unrecognized key/);
   });
 
-  it('reports catalog entries that name no file', () => {
-    const { skipped } = readCorpus(withCatalog('{ "files": { "gone.txt": { "title": "Gone" } } }'));
+  it('reports catalog entries that name no file', async () => {
+    const { skipped } = await readCorpus(withCatalog('{ "files": { "gone.txt": { "title": "Gone" } } }'));
     expect(skipped).toEqual([{ source: 'catalog.json: gone.txt', reason: 'catalog entry names no file in the corpus' }]);
   });
 
-  it('names a missing corpus folder', () => {
-    expect(() => readCorpus(join(tempDir(), 'nope'))).toThrowError(/does not exist/);
+  it('names a missing corpus folder', async () => {
+    await expect(readCorpus(join(tempDir(), 'nope'))).rejects.toThrowError(/does not exist/);
   });
 });
 

@@ -49,8 +49,9 @@ describe('the built-in model', () => {
   });
 });
 
+const { documents } = await readCorpus(SEEDS);
+
 describe('training a small model', () => {
-  const documents = readCorpus(SEEDS).documents;
   const options = { ...DEFAULT_BUILTIN_OPTIONS, dim: 16, maxVocabulary: 3000 };
 
   it('is deterministic: the same inputs give the same model file', async () => {

@@ -26,7 +26,7 @@ export function extractAnswer(question: string, hits: SearchHit[], config: Confi
       best = {
         text: hit.sentence.text,
         score: Math.round(score * 1000) / 1000,
-        citation: { docId: hit.docId, source: hit.source, title: hit.title, date: hit.date, start: hit.sentence.start, end: hit.sentence.end },
+        citation: { docId: hit.docId, source: hit.source, title: hit.title, date: hit.date, page: hit.sentence.page, start: hit.sentence.start, end: hit.sentence.end },
       };
     }
   }

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { ensureEmbedder, rebuild } from '../archive.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import { buildBuiltinModel } from '../embed/index.js';
-import { readCorpus } from '../ingest/index.js';
+import { readCorpus, readOptions } from '../ingest/index.js';
 import { createApp } from '../serve/app.js';
 import { runBatch } from './batch.js';
 import { prepareWithProgress, progressBar, progressHooks } from './progress.js';
@@ -62,7 +62,7 @@ program
   .option('--corpus <dir>', 'folder of documents (default: seeds)')
   .action(async (options: PathOptions) => {
     const config = configFrom(options);
-    const { folder, ms } = await buildBuiltinModel(config, readCorpus(config.corpusDir).documents, log);
+    const { folder, ms } = await buildBuiltinModel(config, (await readCorpus(config.corpusDir, readOptions(config))).documents, log);
     log(`Model written to ${folder} in ${(ms / 1000).toFixed(1)} s.`);
     process.stdout.write(`${JSON.stringify({ model: folder, ms })}\n`);
   });

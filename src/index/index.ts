@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
-import { fingerprintCorpus, readCorpus } from '../ingest/index.js';
+import { extensionOf, fingerprintCorpus, readCorpus, readOptions } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { ARTIFACTS, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type Manifest, type ManifestInputs } from './manifest.js';
@@ -35,6 +35,8 @@ export interface BuildProgress {
 export interface BuildReport {
   manifest: Manifest;
   skipped: Array<{ source: string; reason: string }>;
+  /** Documents indexed per file extension (".pdf": 3), for the build's summary. */
+  formats: Record<string, number>;
   ms: number;
 }
 
@@ -49,7 +51,7 @@ export class IndexDamagedError extends UserError {
 const CURRENT = 'CURRENT';
 
 const StoredDocumentsSchema = z.object({
-  documents: z.array(z.object({ id: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), publisher: z.string().nullable(), url: z.string().nullable(), text: z.string() })),
+  documents: z.array(z.object({ id: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), publisher: z.string().nullable(), url: z.string().nullable(), text: z.string(), pageStarts: z.array(z.number().int().min(0)).optional() })),
   chunks: z.array(z.tuple([z.string(), z.number().int(), z.number().int()])),
 });
 
@@ -70,7 +72,7 @@ const sha256File = (file: string) => createHash('sha256').update(readFileSync(fi
  */
 export async function buildIndex(config: Config, embedder: Embedder, onProgress?: BuildProgress): Promise<BuildReport> {
   const started = Date.now();
-  const { documents, skipped, sources } = readCorpus(config.corpusDir);
+  const { documents, skipped, sources } = await readCorpus(config.corpusDir, readOptions(config));
   const chunks: Chunk[] = documents.flatMap((d) => chunkDocument(d, config.chunking)).map((c, id) => ({ ...c, id }));
   const byId = new Map(documents.map((d) => [d.id, d]));
   const vectors: Float32Array[] = [];
@@ -97,7 +99,9 @@ export async function buildIndex(config: Config, embedder: Embedder, onProgress?
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   writeFileAtomic(join(config.indexDir, CURRENT), generation + '\n');
   removeOtherGenerations(config.indexDir, generation);
-  return { manifest, skipped, ms: Date.now() - started };
+  const formats: Record<string, number> = {};
+  for (const d of documents) formats[extensionOf(d.source)] = (formats[extensionOf(d.source)] ?? 0) + 1;
+  return { manifest, skipped, formats: Object.fromEntries(Object.entries(formats).sort()), ms: Date.now() - started };
 }
 
 /** What is embedded for a passage: its text, after its document's title when configured (and not already there). */
@@ -151,7 +155,7 @@ export function readManifest(indexDir: string): Manifest | null {
  * Why the live index does not serve the corpus, settings and model (including a manifest that is
  * damaged or from another format); null when there is no index.
  */
-export function indexStaleness(config: Config, model: Embedder['info']): { reasons: string[] } | null {
+export async function indexStaleness(config: Config, model: Embedder['info']): Promise<{ reasons: string[] } | null> {
   let manifest: Manifest | null;
   try {
     manifest = readManifest(config.indexDir);
@@ -160,7 +164,7 @@ export function indexStaleness(config: Config, model: Embedder['info']): { reaso
     throw e;
   }
   if (!manifest) return null;
-  return { reasons: staleReasons(manifest, manifestInputs(config, model, fingerprintCorpus(config.corpusDir))) };
+  return { reasons: staleReasons(manifest, manifestInputs(config, model, await fingerprintCorpus(config.corpusDir, readOptions(config)))) };
 }
 
 /** Loads the live index after checking every artifact against the manifest; refuses anything it does not vouch for. */

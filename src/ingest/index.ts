@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { UserError } from '../config.js';
+import { UserError, type Config } from '../config.js';
 import type { SourceDocument } from '../types.js';
 import { CATALOG_FILE, readCatalog } from './catalog.js';
-import { cleanText } from './clean.js';
+import { extensionOf, extractFile, SUPPORTED_EXTENSIONS, UnreadableFileError } from './formats.js';
 import { dateFromText, titleFromText } from './metadata.js';
 
 export { cleanText } from './clean.js';
+export { extensionOf, SUPPORTED_EXTENSIONS } from './formats.js';
 export { dateSpan, isIsoDate } from './metadata.js';
-
-const TEXT_EXTENSIONS = ['.txt', '.md'];
 
 export interface CorpusFile {
   /** Path relative to the corpus folder, forward slashes. */
@@ -18,7 +18,7 @@ export interface CorpusFile {
   path: string;
 }
 
-/** Every .txt and .md file under the corpus folder, recursively, in a stable order. */
+/** Every file of a supported format under the corpus folder, recursively, in a stable order. */
 export function listCorpusFiles(corpusDir: string): CorpusFile[] {
   if (!existsSync(corpusDir) || !statSync(corpusDir).isDirectory()) {
     throw new UserError(`Corpus folder ${corpusDir} does not exist or is not a folder. Pass --corpus DIR with your documents.`);
@@ -29,7 +29,7 @@ export function listCorpusFiles(corpusDir: string): CorpusFile[] {
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && TEXT_EXTENSIONS.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
+      else if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(extensionOf(entry.name))) {
         found.push({ source: relative(corpusDir, path).split(sep).join('/'), path });
       }
     }
@@ -40,10 +40,38 @@ export function listCorpusFiles(corpusDir: string): CorpusFile[] {
 
 export const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
+/** The read options a configuration asks for. */
+export const readOptions = (config: Config): ReadOptions => ({ maxFileBytes: config.ingest.maxFileMB * 1024 * 1024 });
+
+export interface ReadOptions {
+  /** Larger files are skipped unread (a 200 MB file is rarely one document someone meant to index). */
+  maxFileBytes: number;
+}
+
+const DEFAULT_READ_OPTIONS: ReadOptions = { maxFileBytes: 50 * 1024 * 1024 };
+
+const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0)} MB`;
+
+/**
+ * What a file contributes to the corpus fingerprint: the sha256 of its bytes, or, for a file that
+ * is skipped unread, why (its size when over the limit, the error when unreadable).
+ */
+async function readForIndex(path: string, options: ReadOptions): Promise<{ bytes: Buffer | null; hash: string; problem?: string }> {
+  const size = statSync(path).size;
+  if (size > options.maxFileBytes) return { bytes: null, hash: `size:${size}`, problem: `${megabytes(size)} is over the ${megabytes(options.maxFileBytes)} limit (ingest.maxFileMB)` };
+  try {
+    const bytes = await readFile(path);
+    return { bytes, hash: sha256(bytes) };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    return { bytes: null, hash: `unreadable:${code}`, problem: `cannot be read (${code}); check its permissions` };
+  }
+}
+
 /** Content hash of every input the index depends on: each corpus file and the catalog. */
-export function fingerprintCorpus(corpusDir: string): Record<string, string> {
+export async function fingerprintCorpus(corpusDir: string, options: ReadOptions = DEFAULT_READ_OPTIONS): Promise<Record<string, string>> {
   const hashes: Record<string, string> = {};
-  for (const file of listCorpusFiles(corpusDir)) hashes[file.source] = sha256(readFileSync(file.path));
+  for (const file of listCorpusFiles(corpusDir)) hashes[file.source] = (await readForIndex(file.path, options)).hash;
   const catalog = join(corpusDir, CATALOG_FILE);
   if (existsSync(catalog)) hashes[CATALOG_FILE] = sha256(readFileSync(catalog));
   return hashes;
@@ -61,40 +89,62 @@ function documentId(source: string, taken: Set<string>): string {
 
 export interface CorpusReadResult {
   documents: SourceDocument[];
+  /** Files that could not be indexed, each with the reason; the rest of the corpus is read regardless. */
   skipped: Array<{ source: string; reason: string }>;
   /** The same hashes as fingerprintCorpus, from the bytes this read used. */
   sources: Record<string, string>;
 }
 
-/** Reads, cleans and describes every document of the corpus folder. Empty files are skipped with a reason. */
-export function readCorpus(corpusDir: string): CorpusReadResult {
+/**
+ * Reads, extracts (by format), cleans and describes every document of the corpus folder. A file
+ * that cannot be read is skipped with its reason; metadata comes from the catalog, then the text's
+ * own dateline and title, then what the format says (PDF info, HTML meta tags).
+ */
+export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAULT_READ_OPTIONS): Promise<CorpusReadResult> {
   const { catalog, bytes: catalogBytes } = readCatalog(corpusDir);
   const ids = new Set<string>();
   const documents: SourceDocument[] = [];
   const skipped: CorpusReadResult['skipped'] = [];
   const sources: Record<string, string> = {};
   for (const file of listCorpusFiles(corpusDir)) {
-    const bytes = readFileSync(file.path);
-    sources[file.source] = sha256(bytes);
-    const raw = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-    const text = cleanText(raw);
-    if (!text) {
-      skipped.push({ source: file.source, reason: 'no text after cleaning (empty file?)' });
+    const { bytes, hash, problem } = await readForIndex(file.path, options);
+    sources[file.source] = hash;
+    if (!bytes) {
+      skipped.push({ source: file.source, reason: problem! });
       continue;
     }
+    let extracted;
+    try {
+      extracted = await extractFile(file.source, bytes);
+    } catch (e) {
+      if (!(e instanceof UnreadableFileError)) throw e;
+      skipped.push({ source: file.source, reason: e.message });
+      continue;
+    }
+    const { text } = extracted;
     const entry = catalog.files[file.source] ?? {};
     documents.push({
       id: documentId(file.source, ids),
       source: file.source,
-      title: entry.title ?? titleFromText(text, file.source),
-      date: entry.date !== undefined ? entry.date : dateFromText(text),
+      title: entry.title ?? extracted.title ?? titleFromText(text, file.source),
+      date: entry.date !== undefined ? entry.date : (dateFromText(text) ?? extracted.date ?? null),
       publisher: entry.publisher ?? null,
       url: entry.url ?? null,
       text,
+      ...(extracted.pageStarts ? { pageStarts: extracted.pageStarts } : {}),
     });
   }
-  const unknown = Object.keys(catalog.files).filter((source) => !documents.some((d) => d.source === source));
+  const unknown = Object.keys(catalog.files).filter((source) => !documents.some((d) => d.source === source) && !skipped.some((s) => s.source === source));
   for (const source of unknown) skipped.push({ source: `${CATALOG_FILE}: ${source}`, reason: 'catalog entry names no file in the corpus' });
   if (catalogBytes) sources[CATALOG_FILE] = sha256(catalogBytes);
   return { documents, skipped, sources };
+}
+
+/** The page (1-based) an offset falls on, or null for formats without pages. */
+export function pageAt(document: SourceDocument, offset: number): number | null {
+  const starts = document.pageStarts;
+  if (!starts?.length) return null;
+  let page = 1;
+  while (page < starts.length && starts[page] <= offset) page++;
+  return page;
 }

@@ -2,7 +2,7 @@ import { splitSentences } from '../chunk/index.js';
 import type { Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
 import { LexicalIndex, type ArchiveIndex } from '../index/index.js';
-import { dateSpan } from '../ingest/index.js';
+import { dateSpan, pageAt } from '../ingest/index.js';
 import { lexicalTerms, queryTerms as questionTerms } from '../text/tokens.js';
 import type { Chunk, SearchFilters, SearchHit, SourceDocument } from '../types.js';
 import { overlap, shingles } from './duplicates.js';
@@ -153,10 +153,11 @@ export async function retrieve(models: RetrievalModels, config: Config, query: s
       source: d.source,
       title: d.title,
       date: d.date,
+      page: pageAt(d, chunk.start),
       start: chunk.start,
       end: chunk.end,
       text: chunk.text,
-      sentence: { start: best.start, end: best.end, text: best.text, score: best.score },
+      sentence: { start: best.start, end: best.end, page: pageAt(d, best.start), text: best.text, score: best.score },
       scores: { dense, bm25 },
     };
   });

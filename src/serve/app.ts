@@ -88,7 +88,7 @@ export function createApp(archive: Archive): OpenAPIHono {
     const { docId } = c.req.valid('param');
     const doc = archive.document(docId);
     if (!doc) return c.json(errorBody('unknown_document', `No document with id "${docId}". GET /api/docs lists them.`), 404);
-    return c.json({ ...summary(doc), text: doc.text }, 200);
+    return c.json({ ...summary(doc), text: doc.text, pageStarts: doc.pageStarts ?? null }, 200);
   });
   app.openapi(health, (c) =>
     c.json({ status: 'ok' as const, index: archive.index.manifest.id, documents: archive.index.manifest.counts.documents, chunks: archive.index.manifest.counts.chunks, model: archive.embedder.info.id, reranker: archive.reranker?.id ?? null }, 200),

@@ -54,7 +54,7 @@ export const DocIdParamSchema = z.object({ docId: z.string().min(1).max(200).ope
 export const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
 
 const CitationSchema = z
-  .object({ docId: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), start: z.number().int(), end: z.number().int() })
+  .object({ docId: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), page: z.number().int().nullable().openapi({ description: 'Page of start, for paged formats (PDF)' }), start: z.number().int(), end: z.number().int() })
   .openapi('Citation');
 
 export const SearchResponseSchema = z
@@ -66,7 +66,7 @@ export const SearchResponseSchema = z
         rank: z.number().int(),
         score: z.number(),
         text: z.string(),
-        sentence: z.object({ start: z.number().int(), end: z.number().int(), text: z.string(), score: z.number() }),
+        sentence: z.object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable(), text: z.string(), score: z.number() }),
         scores: z.object({ dense: z.number(), bm25: z.number() }),
       }),
     ),
@@ -82,6 +82,9 @@ export const DocumentSummarySchema = z
   .object({ id: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), publisher: z.string().nullable(), url: z.string().nullable(), chars: z.number().int() })
   .openapi('DocumentSummary');
 
-export const DocumentSchema = DocumentSummarySchema.extend({ text: z.string() }).openapi('Document');
+export const DocumentSchema = DocumentSummarySchema.extend({
+  text: z.string(),
+  pageStarts: z.array(z.number().int()).nullable().openapi({ description: 'Offset in text where each page starts (PDF); null for formats without pages' }),
+}).openapi('Document');
 
 export const HealthSchema = z.object({ status: z.literal('ok'), index: z.string(), documents: z.number().int(), chunks: z.number().int(), model: z.string(), reranker: z.string().nullable() }).openapi('Health');
