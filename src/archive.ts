@@ -1,7 +1,7 @@
 import { extractAnswer } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import { BUILTIN_MODEL, buildBuiltinModel, isBuiltinModelOutdated, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
-import { buildIndex, IndexDamagedError, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress, type BuildReport } from './index/index.js';
+import { buildIndex, IndexDamagedError, listFiles, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress, type BuildReport } from './index/index.js';
 import { readCorpus, readOptions } from './ingest/index.js';
 import { loadReranker, retrieve, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
@@ -23,6 +23,10 @@ export interface Archive {
 export interface PrepareHooks {
   log: (message: string) => void;
   progress?: BuildProgress;
+  /** Embed every passage again instead of updating the live index. */
+  full?: boolean;
+  /** The live index, when it is loaded already (a running server). */
+  previous?: ArchiveIndex;
 }
 
 /** Loads the embedding model, building the built-in one first when it is missing or was built by an older version. */
@@ -60,8 +64,15 @@ export async function prepareArchive(config: Config, hooks: PrepareHooks): Promi
 
 /** Builds the index and says what it indexed and skipped. */
 export async function rebuild(config: Config, embedder: Embedder, hooks: PrepareHooks): Promise<BuildReport> {
-  const report = await buildIndex(config, embedder, hooks.progress);
+  const report = await buildIndex(config, embedder, { onProgress: hooks.progress, full: hooks.full, previous: hooks.previous });
   for (const s of report.skipped) hooks.log(`skipped ${s.source}: ${s.reason}`);
+  const { added, changed, removed } = report.changes;
+  const what = ([[added, 'added'], [changed, 'changed'], [removed, 'removed']] as const).flatMap(([files, verb]) => (files.length ? [`${verb} ${listFiles(files)}`] : []));
+  hooks.log(
+    report.fullRebuild
+      ? `Embedded all ${report.embedded} passages (${report.fullRebuild}).`
+      : `Updated the index: ${what.join('; ') || 'no file changed'}; embedded ${report.embedded} of ${report.manifest.counts.chunks} passages, reused the rest.`,
+  );
   const formats = Object.entries(report.formats).map(([ext, n]) => `${n} ${ext}`).join(', ');
   const skipped = report.skipped.length ? `; skipped ${report.skipped.length} file${report.skipped.length === 1 ? '' : 's'} (see above)` : '';
   hooks.log(`Indexed ${report.manifest.counts.documents} documents (${formats}) as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s${skipped} (index ${report.manifest.id}).`);
@@ -69,7 +80,7 @@ export async function rebuild(config: Config, embedder: Embedder, hooks: Prepare
 }
 
 /** Opens the live index as it is, without checking it against the corpus (the CLI's search and batch). */
-export async function openArchive(config: Config, embedder?: Embedder): Promise<Archive> {
+export async function openArchive(config: Config, embedder?: Embedder, reranker?: Reranker | null): Promise<Archive> {
   const model = embedder ?? (await loadEmbedder(config));
   const index = await openIndex(config.indexDir);
   if (index.manifest.model.checksum !== model.info.checksum || index.manifest.model.dim !== model.info.dim) {
@@ -78,7 +89,7 @@ export async function openArchive(config: Config, embedder?: Embedder): Promise<
       'index_model_mismatch',
     );
   }
-  return createArchive(config, index, model, await loadReranker(config));
+  return createArchive(config, index, model, reranker !== undefined ? reranker : await loadReranker(config));
 }
 
 function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null): Archive {

@@ -86,6 +86,12 @@ export const ConfigSchema = z.object({
     .object({
       port: z.number().int().min(0).max(65535).default(8080),
       host: z.string().min(1).default('127.0.0.1'),
+      /** Turns on POST /api/reindex for requests bearing this token (or set ARCHIVE_ADMIN_TOKEN); off when unset. */
+      adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** Origins allowed to call the API from other sites' pages; none (CORS off) by default. */
+      corsOrigins: z.array(z.string().url().or(z.literal('*'))).default([]),
+      /** A request still unanswered after this long gets a 503. */
+      requestTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
     })
     .prefault({}),
 });
@@ -106,8 +112,8 @@ export function describeZodError(error: z.ZodError): string {
 }
 
 /**
- * Reads archive.config.json (or the file named by ARCHIVE_CONFIG) when present, then PORT and HOST
- * from the environment, then the overrides (from CLI flags), and validates the result.
+ * Reads archive.config.json (or the file named by ARCHIVE_CONFIG) when present, then PORT, HOST
+ * and ARCHIVE_ADMIN_TOKEN from the environment, then the overrides (from CLI flags), and validates the result.
  */
 export function loadConfig(overrides: ConfigInput = {}, cwd = process.cwd()): Config {
   const file = process.env.ARCHIVE_CONFIG ?? resolve(cwd, 'archive.config.json');
@@ -124,6 +130,7 @@ export function loadConfig(overrides: ConfigInput = {}, cwd = process.cwd()): Co
   const server: Record<string, unknown> = { ...(fromFile.server as object) };
   if (process.env.PORT !== undefined) server.port = Number(process.env.PORT);
   if (process.env.HOST) server.host = process.env.HOST;
+  if (process.env.ARCHIVE_ADMIN_TOKEN) server.adminToken = process.env.ARCHIVE_ADMIN_TOKEN;
   const merged = deepMerge(deepMerge(fromFile, { server }), overrides as Record<string, unknown>);
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) throw new UserError(`Invalid configuration: ${describeZodError(parsed.error)}`);

@@ -51,7 +51,7 @@ describe('the HTTP API', () => {
     expect(list.map((d: { id: string }) => d.id)).toHaveLength(4);
     expect(await (await app.request('/api/health')).json()).toMatchObject({ status: 'ok', documents: 4, index: archive.index.manifest.id, reranker: null });
     const spec = await (await app.request('/api/openapi.json')).json();
-    expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/health', '/api/search']);
+    expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/health', '/api/reindex', '/api/search']);
     expect(spec.paths['/api/search'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['doc', 'from', 'k', 'q', 'to']);
   });
 
@@ -80,8 +80,23 @@ describe('the HTTP API', () => {
     ['path-like document id', () => app.request('/api/docs/..%2F..%2Fetc%2Fpasswd'), 404, /No document with id/],
     ['unknown document filter', () => app.request('/api/search?q=a&doc=nope'), 404, /Unknown document id\(s\): nope/],
     ['unknown route', () => app.request('/api/nothing'), 404, /No route for GET \/api\/nothing/],
+    ['k of 10^9 in JSON', () => post('/api/search', '{"q":"a","k":1000000000}'), 400, /k:/],
+    ['k of 0 in a batch', () => post('/api/batch', '{"queries":[{"q":"a"}],"k":0}'), 400, /k:/],
+    ['unknown JSON field', () => post('/api/search', '{"q":"a","colour":"red"}'), 400, /colour/],
+    ['10,000-character query in JSON', () => post('/api/search', JSON.stringify({ q: 'why '.repeat(2500) })), 400, /at most 2000 characters/],
+    ['control character in JSON query', () => post('/api/search', JSON.stringify({ q: 'bid\u0007fail' })), 400, /control characters/],
+    ['invalid UTF-8 in the query string', () => app.request('/api/search?q=%FF%FEbid'), 400, /control characters or invalid UTF-8/],
+    ['invalid UTF-8 in a JSON body', () => app.request('/api/search', { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x22, 0x71, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]) }), 400, /invalid UTF-8/],
+    ['5 MB body', () => post('/api/batch', JSON.stringify({ queries: [{ q: 'x'.repeat(5 * 1024 * 1024) }] })), 413, /at most 1048576 bytes/],
+    ['no content type', () => app.request('/api/search', { method: 'POST', body: '{"q":"a"}' }), 415, /Content-Type: application\/json/],
+    ['URL-encoded path-like id', () => app.request('/api/docs/%2e%2e%2f%2e%2e%2fetc%2fpasswd'), 404, /No document with id/],
+    ['double-encoded path-like id', () => app.request('/api/docs/%252e%252e%252fetc%252fpasswd'), 404, /No document with id/],
+    ['raw path-like id', () => app.request('/api/docs/../../etc/passwd'), 404, /No route for GET/],
+    ['backslash path-like id', () => app.request('/api/docs/..%5C..%5Cwindows%5Cwin.ini'), 404, /No document with id/],
+    ['path-like document filter', () => app.request('/api/search?q=a&doc=../../etc/passwd'), 404, /Unknown document id/],
+    ['reindex when it is off', () => app.request('/api/reindex', { method: 'POST' }), 404, /Reindexing over HTTP is off/],
   ];
-  it.each(bad)('%s gets a clear %i error', async (_name, request, status, message) => {
+  it.each(bad.map(([name, ...rest]) => [`${name}: ${rest[1]}`, ...rest] as const))('%s', async (_name, request, status, message) => {
     const res = await request();
     expect(res.status).toBe(status);
     const body = await res.json();

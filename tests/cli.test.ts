@@ -11,7 +11,7 @@ const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const indexDir = join(tempDir(), 'index');
 
 /** Runs the CLI as a user would, with stdin from `input`; never rejects, so exit codes can be checked. */
-function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], input?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(TSX, ['src/cli/main.ts', ...args], { cwd: ROOT, maxBuffer: 1 << 26 }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
@@ -59,8 +59,9 @@ describe('the command line', () => {
     const [first, plain, broken, empty, last] = lines;
     expect(Object.keys(first)).toEqual(['id', 'query', 'answer', 'results', 'index']);
     expect(first.results).toHaveLength(2);
-    expect(Object.keys(first.results[0])).toEqual(['rank', 'score', 'docId', 'source', 'title', 'date', 'start', 'end', 'text']);
-    expect(Object.keys(first.answer.citation)).toEqual(['docId', 'source', 'title', 'date', 'start', 'end']);
+    expect(Object.keys(first.results[0])).toEqual(['rank', 'score', 'docId', 'source', 'title', 'date', 'page', 'start', 'end', 'text', 'sentence']);
+    expect(Object.keys(first.results[0].sentence)).toEqual(['start', 'end', 'page', 'text', 'score']);
+    expect(Object.keys(first.answer.citation)).toEqual(['docId', 'source', 'title', 'date', 'page', 'start', 'end']);
     expect(plain.query).toBe('Heart of Wessex');
     expect(broken.error.code).toBe('invalid_json');
     expect(empty.error.message).toMatch(/query: must not be empty/);
@@ -68,6 +69,26 @@ describe('the command line', () => {
     expect(new Set(lines.map((l) => l.index)).size).toBe(1);
     expect(first.index).toMatch(/^[0-9a-f]{16}$/);
     expect(stderr).toMatch(/Answered 3 of 5 queries \(2 with errors\)/);
+  });
+
+  it('batch answers every bad line with an error in its place and goes on', async () => {
+    const input = Buffer.concat([
+      Buffer.from(['[1, 2]', JSON.stringify({ id: 'bell', query: 'bid\u0007fail' }), JSON.stringify({ id: 'extra', query: 'ok', colour: 'red' }), 'why '.repeat(600), ''].join('\n')),
+      Buffer.from([0x62, 0x69, 0x64, 0x20, 0xff, 0xfe, 0x20, 0x66, 0x61, 0x69, 0x6c, 0x0a]),
+      Buffer.from('Heart of Wessex\n'),
+    ]);
+    const { code, stdout, stderr } = await cli(['batch', '--k', '1', '--corpus', SEEDS, '--index', indexDir], input);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.id, l.error?.message ?? l.query])).toEqual([
+      [1, expect.stringMatching(/^line 1: .*expected object/)],
+      ['bell', expect.stringMatching(/^line 2: query: must not contain control characters or invalid UTF-8/)],
+      ['extra', expect.stringMatching(/^line 3: .*colour/)],
+      [4, expect.stringMatching(/^line 4: query: must be at most 2000 characters/)],
+      [5, expect.stringMatching(/^line 5: query: must not contain control characters or invalid UTF-8/)],
+      [6, 'Heart of Wessex'],
+    ]);
+    expect(stderr).toMatch(/Answered 1 of 6 queries \(5 with errors\)/);
   });
 
   it('batch reads --input FILE the same as stdin', async () => {
@@ -85,8 +106,15 @@ describe('the command line', () => {
     [['search', 'q', '--k', '101'], /--k.*must be a whole number from 1 to 100/],
     [['batch', '--input', '/no/such/file.jsonl', '--index', indexDir, '--corpus', SEEDS], /Input file \/no\/such\/file.jsonl does not exist/],
     [['build-index', '--corpus', '/no/such/folder', '--index', join(tempDir(), 'i')], /Corpus folder \/no\/such\/folder does not exist/],
+    [['start', '--no-build', '--corpus', SEEDS, '--index', join(tempDir(), 'none'), '--port', '0'], /No index at .*npm run build-index/],
     [['search', '   ', '--index', indexDir, '--corpus', SEEDS], /The question is empty/],
     [['frobnicate'], /unknown command/],
+    [['batch', '--input', tempDir(), '--index', indexDir, '--corpus', SEEDS], /Input file .* does not exist or is not a file/],
+    [['build-index', '--corpus', join(SEEDS, 'catalog.json'), '--index', join(tempDir(), 'i')], /Corpus folder .*catalog\.json does not exist or is not a folder/],
+    [['start', '--port', '70000'], /--port.*must be a whole number from 0 to 65535/],
+    [['start', '--port', 'eighty'], /--port.*must be a whole number from 0 to 65535/],
+    [['search'], /missing required argument 'question'/],
+    [['batch', '--unknown-flag'], /unknown option '--unknown-flag'/],
   ])('%j fails with a clear message', async (args, message) => {
     const { code, stderr, stdout } = await cli(args as string[]);
     expect(code).toBe(1);

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareArchive, type Archive } from '../src/archive.js';
@@ -21,4 +21,23 @@ export function copyOfSeeds(): string {
 export async function seedArchive(overrides: ConfigInput = {}): Promise<Archive> {
   const config = loadConfig({ corpusDir: SEEDS, indexDir: join(tempDir(), 'index'), ...overrides });
   return prepareArchive(config, { log: () => {} });
+}
+
+/**
+ * A larger corpus made from the seeds' own sentences (recombined deterministically), for tests that
+ * need a build long enough to interrupt: `documents` files of about 40 sentences each, plus the seeds.
+ */
+export async function syntheticCorpus(documents: number): Promise<string> {
+  const { readCorpus } = await import('../src/ingest/index.js');
+  const { splitSentences } = await import('../src/chunk/index.js');
+  const dir = copyOfSeeds();
+  const sentences = (await readCorpus(SEEDS)).documents.flatMap((d) => splitSentences(d.text).map((s) => d.text.slice(s.start, s.end)));
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let n = 0; n < documents; n++) {
+    const picked = Array.from({ length: 40 }, () => sentences[Math.floor(next() * sentences.length)]);
+    const paragraphs = Array.from({ length: 8 }, (_, p) => picked.slice(p * 5, p * 5 + 5).join(' '));
+    writeFileSync(join(dir, `synthetic-${String(n).padStart(4, '0')}.txt`), `Synthetic document ${n}\n\n${paragraphs.join('\n\n')}\n`);
+  }
+  return dir;
 }

@@ -68,7 +68,7 @@ describe('the index on disk', () => {
     writeFileSync(join(config.corpusDir, 'extra.txt'), 'Another document that forces a rebuild.');
     let calls = 0;
     const failing: Embedder = { info: embedder.info, embed: async (texts, kind) => (++calls > 1 ? Promise.reject(new Error('killed')) : embedder.embed(texts, kind)) };
-    await expect(buildIndex(loadConfig({ ...config, embedding: { ...config.embedding, batchSize: 8 } }), failing)).rejects.toThrowError('killed');
+    await expect(buildIndex(loadConfig({ ...config, embedding: { ...config.embedding, batchSize: 8 } }), failing, { full: true })).rejects.toThrowError('killed');
     expect(generation(config.indexDir)).toBe(live);
     const after = await (await openArchive(config, embedder)).search(QUESTIONS[0]);
     expect(after).toEqual(before);
@@ -86,7 +86,7 @@ describe('the index on disk', () => {
     writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), formatVersion: 1 }));
     const later: string[] = [];
     await prepareArchive(config, { log: (m) => later.push(m) });
-    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 4/);
+    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 5/);
   });
 
   it('refuses a damaged index with a message that says how to rebuild', async () => {

@@ -3,13 +3,13 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { Archive } from '../archive.js';
 import { describeZodError, UserError } from '../config.js';
-import { MAX_QUERY_CHARS } from '../serve/schemas.js';
+import { QueryText } from '../serve/schemas.js';
 import type { SearchResponse } from '../types.js';
 
 const BatchLineSchema = z
   .object({
     id: z.union([z.string(), z.number()]).optional(),
-    query: z.string().trim().min(1, 'must not be empty').max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`),
+    query: QueryText,
   })
   .strict();
 
@@ -18,12 +18,13 @@ export type BatchLine = { id: string | number | null; query: string } | { id: st
 /** One input line: a JSON object {"id","query"}, or a plain line of text that is the query itself. */
 export function parseBatchLine(line: string, lineNumber: number): BatchLine {
   const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return { id: lineNumber, query: trimmed };
-  let json: unknown;
-  try {
-    json = JSON.parse(trimmed);
-  } catch (e) {
-    return { id: lineNumber, error: { code: 'invalid_json', message: `line ${lineNumber} is not valid JSON: ${(e as Error).message}` } };
+  let json: unknown = { query: trimmed };
+  if (/^[[{]/.test(trimmed)) {
+    try {
+      json = JSON.parse(trimmed);
+    } catch (e) {
+      return { id: lineNumber, error: { code: 'invalid_json', message: `line ${lineNumber} is not valid JSON: ${(e as Error).message}` } };
+    }
   }
   const parsed = BatchLineSchema.safeParse(json);
   if (!parsed.success) {
@@ -39,7 +40,7 @@ export function batchRecord(id: string | number | null, response: SearchResponse
     id,
     query: response.query,
     answer: response.answer,
-    results: response.results.map((r) => ({ rank: r.rank, score: r.score, docId: r.docId, source: r.source, title: r.title, date: r.date, start: r.start, end: r.end, text: r.text })),
+    results: response.results.map((r) => ({ rank: r.rank, score: r.score, docId: r.docId, source: r.source, title: r.title, date: r.date, page: r.page, start: r.start, end: r.end, text: r.text, sentence: r.sentence })),
     index: response.index,
   };
 }

@@ -1,10 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { serve } from '@hono/node-server';
-import { ensureEmbedder, rebuild } from '../archive.js';
+import { ensureEmbedder, openArchive, rebuild } from '../archive.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import { buildBuiltinModel } from '../embed/index.js';
 import { readCorpus, readOptions } from '../ingest/index.js';
-import { createApp } from '../serve/app.js';
+import { startServer } from '../serve/server.js';
 import { runBatch } from './batch.js';
 import { prepareWithProgress, progressBar, progressHooks } from './progress.js';
 
@@ -27,7 +26,7 @@ function configFrom(options: PathOptions, extra: ConfigInput = {}) {
   return loadConfig({ corpusDir: options.corpus, indexDir: options.index, ...extra });
 }
 
-const prepare = (options: PathOptions, extra: ConfigInput = {}) => prepareWithProgress(configFrom(options, extra));
+const prepare = (options: PathOptions) => prepareWithProgress(configFrom(options));
 
 const program = new Command('archive').description('A searchable semantic archive with question answering.').showHelpAfterError();
 const withPaths = (cmd: Command) => cmd.option('--corpus <dir>', 'folder of documents (default: seeds)').option('--index <dir>', 'folder of the built index (default: index)');
@@ -36,24 +35,35 @@ withPaths(program.command('start'))
   .description('build what is missing or stale, then serve the search page and API')
   .option('--port <n>', 'port to listen on (default: PORT or 8080)', integer(0, 65535))
   .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
-  .action(async (options: PathOptions & { port?: number; host?: string }) => {
-    const archive = await prepare(options, { server: { port: options.port, host: options.host } });
-    const { port, host } = archive.config.server;
-    const server = serve({ fetch: createApp(archive).fetch, port, hostname: host }, (info) => {
-      log(`Serving the archive (${archive.index.manifest.counts.documents} documents) on http://${host === '0.0.0.0' ? 'localhost' : host}:${info.port}`);
-    });
-    const shutdown = () => server.close(() => process.exit(0));
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
+  .option('--no-build', 'serve the live index as it is, without checking it against the corpus or building')
+  .action(async (options: PathOptions & { port?: number; host?: string; build: boolean }) => {
+    const config = configFrom(options, { server: { port: options.port, host: options.host } });
+    const archive = options.build ? await prepareWithProgress(config) : await openArchive(config);
+    const server = await startServer(archive, log);
+    const { host } = archive.config.server;
+    log(`Serving the archive (${archive.index.manifest.counts.documents} documents, index ${archive.index.manifest.id}) on http://${host === '0.0.0.0' ? 'localhost' : host}:${server.port}`);
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: finishing requests in flight, then stopping.`);
+      void server.close().then(() => process.exit(0));
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
   });
 
 withPaths(program.command('build-index'))
-  .description('build the index from the corpus (always rebuilds)')
-  .action(async (options: PathOptions) => {
+  .description('update the index from the corpus (only added and changed files are embedded), or rebuild it')
+  .option('--full', 'embed every passage again instead of updating the live index')
+  .action(async (options: PathOptions & { full?: boolean }) => {
     const config = configFrom(options);
-    const hooks = progressHooks();
-    const report = await rebuild(config, await ensureEmbedder(config, hooks), hooks).finally(() => hooks.done());
-    process.stdout.write(`${JSON.stringify({ index: report.manifest.id, documents: report.manifest.counts.documents, chunks: report.manifest.counts.chunks, ms: report.ms, skipped: report.skipped })}\n`);
+    const hooks = { ...progressHooks(), full: options.full };
+    const embedder = await ensureEmbedder(config, hooks);
+    log(`Building the index at ${config.indexDir} from ${config.corpusDir}...`);
+    const report = await rebuild(config, embedder, hooks).finally(() => hooks.done());
+    const { manifest, changes, embedded, fullRebuild, skipped, ms } = report;
+    process.stdout.write(`${JSON.stringify({ index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, embedded, fullRebuild, changes, skipped, ms })}\n`);
   });
 
 program

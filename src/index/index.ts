@@ -10,9 +10,9 @@ import type { Chunk, SourceDocument } from '../types.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { ARTIFACTS, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type Manifest, type ManifestInputs } from './manifest.js';
 import { writeFileAtomic } from './storage.js';
-import { VectorStore } from './vectorStore.js';
+import { VectorStore, type ChunkVector } from './vectorStore.js';
 
-export { type Manifest } from './manifest.js';
+export { listFiles, type Manifest } from './manifest.js';
 export { VectorStore } from './vectorStore.js';
 export { LexicalIndex } from './lexicalIndex.js';
 
@@ -26,10 +26,19 @@ export interface ArchiveIndex {
   lexical: LexicalIndex;
   /** BM25 over each passage with its neighbours in the same document (label = chunk id). */
   contextLexical: LexicalIndex;
+  documentsBySource: Map<string, SourceDocument>;
+  /** Each document's chunks, in order. */
+  chunksByDoc: Map<string, Chunk[]>;
 }
 
 export interface BuildProgress {
   (stage: 'embed', done: number, total: number): void;
+}
+
+export interface FileChanges {
+  added: string[];
+  changed: string[];
+  removed: string[];
 }
 
 export interface BuildReport {
@@ -37,6 +46,12 @@ export interface BuildReport {
   skipped: Array<{ source: string; reason: string }>;
   /** Documents indexed per file extension (".pdf": 3), for the build's summary. */
   formats: Record<string, number>;
+  /** Files added, changed and removed since the index this build replaced. */
+  changes: FileChanges;
+  /** Why every passage was embedded again; null when the previous index was updated. */
+  fullRebuild: string | null;
+  /** Passages embedded by this build (the rest kept their vectors). */
+  embedded: number;
   ms: number;
 }
 
@@ -52,7 +67,8 @@ const CURRENT = 'CURRENT';
 
 const StoredDocumentsSchema = z.object({
   documents: z.array(z.object({ id: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), publisher: z.string().nullable(), url: z.string().nullable(), text: z.string(), pageStarts: z.array(z.number().int().min(0)).optional() })),
-  chunks: z.array(z.tuple([z.string(), z.number().int(), z.number().int()])),
+  /** [docId, start, end, HNSW label] per chunk. */
+  chunks: z.array(z.tuple([z.string(), z.number().int(), z.number().int(), z.number().int().min(0)])),
 });
 
 export function manifestInputs(config: Config, model: Embedder['info'], sources: Record<string, string>): ManifestInputs {
@@ -66,42 +82,134 @@ export function manifestInputs(config: Config, model: Embedder['info'], sources:
 
 const sha256File = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/** Past this share of deleted passages in the graph, an update rebuilds the graph (from stored vectors, not by re-embedding). */
+const MAX_DELETED_SHARE = 0.3;
+
+export interface BuildOptions {
+  onProgress?: BuildProgress;
+  /** The live index when the caller has it loaded (a running server); otherwise it is read from indexDir. */
+  previous?: ArchiveIndex | null;
+  /** Re-embed everything even when the live index could be updated. */
+  full?: boolean;
+}
+
+/** Why the live index cannot be updated in place (so every passage is embedded again); null when it can. */
+function fullRebuildReason(previous: ArchiveIndex | null, inputs: ManifestInputs, full: boolean | undefined): string | null {
+  if (full) return 'a full rebuild was asked for';
+  if (!previous) return 'there is no readable index to update';
+  const built = previous.manifest;
+  if (JSON.stringify(built.model) !== JSON.stringify(inputs.model)) return 'the model or its settings changed';
+  if (JSON.stringify(built.chunking) !== JSON.stringify(inputs.chunking)) return 'the chunking settings changed';
+  return null;
+}
+
+async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
+  try {
+    return await openIndex(config.indexDir);
+  } catch (e) {
+    // No index, a damaged one or one of an older format: the build starts from nothing.
+    if (e instanceof UserError) return null;
+    throw e;
+  }
+}
+
 /**
  * Builds a complete index into a new generation folder, writes its manifest last, then points
  * CURRENT at it with one rename. A crash at any moment leaves the previous generation live.
+ * When the live index was built with the same model and chunking, only the passages of added or
+ * changed documents are embedded: the others keep their vectors and their place in the HNSW graph.
  */
-export async function buildIndex(config: Config, embedder: Embedder, onProgress?: BuildProgress): Promise<BuildReport> {
+export async function buildIndex(config: Config, embedder: Embedder, options: BuildOptions = {}): Promise<BuildReport> {
   const started = Date.now();
   const { documents, skipped, sources } = await readCorpus(config.corpusDir, readOptions(config));
-  const chunks: Chunk[] = documents.flatMap((d) => chunkDocument(d, config.chunking)).map((c, id) => ({ ...c, id }));
-  const byId = new Map(documents.map((d) => [d.id, d]));
-  const vectors: Float32Array[] = [];
-  const step = config.embedding.batchSize;
-  for (let i = 0; i < chunks.length; i += step) {
-    vectors.push(...(await embedder.embed(chunks.slice(i, i + step).map((c) => passageText(c, byId.get(c.docId)!, config)), 'passage')));
-    onProgress?.('embed', Math.min(i + step, chunks.length), chunks.length);
-  }
-  if (chunks.length === 0) onProgress?.('embed', 0, 0);
-
   const inputs = manifestInputs(config, embedder.info, sources);
+  const previous = options.previous !== undefined ? options.previous : await readPreviousIndex(config);
+  const fullReason = fullRebuildReason(previous, inputs, options.full);
+  const reusable = fullReason ? null : previous;
+
+  const chunks: Chunk[] = [];
+  /** For each chunk, the id of the same chunk in the previous index, or null when it is new. */
+  const reusedFrom: Array<number | null> = [];
+  for (const doc of documents) {
+    const fresh = chunkDocument(doc, config.chunking);
+    const old = reusable && reusableChunks(reusable, doc, fresh, config);
+    fresh.forEach((c, i) => {
+      chunks.push({ ...c, id: chunks.length });
+      reusedFrom.push(old ? old[i].id : null);
+    });
+  }
+  const byId = new Map(documents.map((d) => [d.id, d]));
+  const toEmbed = chunks.filter((_, i) => reusedFrom[i] === null);
+  const embedded = new Map<number, Float32Array>();
+  const step = config.embedding.batchSize;
+  for (let i = 0; i < toEmbed.length; i += step) {
+    const batch = toEmbed.slice(i, i + step);
+    const vectors = await embedder.embed(batch.map((c) => passageText(c, byId.get(c.docId)!, config)), 'passage');
+    batch.forEach((c, n) => embedded.set(c.id, vectors[n]));
+    options.onProgress?.('embed', Math.min(i + step, toEmbed.length), toEmbed.length);
+  }
+  if (toEmbed.length === 0) options.onProgress?.('embed', 0, 0);
+
+  const chunkVectors: ChunkVector[] = chunks.map((c, i) => {
+    const from = reusedFrom[i];
+    return from === null ? { label: null, vector: embedded.get(c.id)! } : { label: reusable!.vectors.labels[from], vector: reusable!.vectors.vector(from) };
+  });
+  let vectors: VectorStore;
+  if (reusable) {
+    vectors = await VectorStore.update(join(config.indexDir, liveGeneration(config.indexDir)!, 'vectors.hnsw'), reusable.vectors, chunkVectors);
+    if (vectors.deletedShare > MAX_DELETED_SHARE) vectors = VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
+  } else {
+    vectors = VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
+  }
+
   const id = manifestId(inputs);
   mkdirSync(config.indexDir, { recursive: true });
   const generation = `g-${id}-${Date.now().toString(36)}`;
   const dir = join(config.indexDir, generation);
   mkdirSync(dir);
-  const stored = { documents, chunks: chunks.map((c) => [c.docId, c.start, c.end]) };
+  const stored = { documents, chunks: chunks.map((c) => [c.docId, c.start, c.end, vectors.labels[c.id]]) };
   writeFileAtomic(join(dir, 'documents.json'), JSON.stringify(stored));
   writeFileAtomic(join(dir, 'bm25.json'), LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25).serialize());
   writeFileAtomic(join(dir, 'bm25-context.json'), LexicalIndex.create(contextTexts(chunks, byId), config.retrieval.bm25).serialize());
-  await VectorStore.create(vectors, embedder.info.dim).save(join(dir, 'vectors.hnsw'));
+  await vectors.save(join(dir, 'vectors.hnsw'));
   const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, { bytes: statSync(join(dir, name)).size, sha256: sha256File(join(dir, name)) }]));
-  const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts: { documents: documents.length, chunks: chunks.length }, artifacts };
+  const counts = { documents: documents.length, chunks: chunks.length, vectorLabels: vectors.labelCount };
+  const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts, artifacts };
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   writeFileAtomic(join(config.indexDir, CURRENT), generation + '\n');
   removeOtherGenerations(config.indexDir, generation);
   const formats: Record<string, number> = {};
   for (const d of documents) formats[extensionOf(d.source)] = (formats[extensionOf(d.source)] ?? 0) + 1;
-  return { manifest, skipped, formats: Object.fromEntries(Object.entries(formats).sort()), ms: Date.now() - started };
+  return {
+    manifest,
+    skipped,
+    formats: Object.fromEntries(Object.entries(formats).sort()),
+    changes: fileChanges(previous?.manifest.sources ?? {}, sources),
+    fullRebuild: fullReason,
+    embedded: toEmbed.length,
+    ms: Date.now() - started,
+  };
+}
+
+/**
+ * The previous index's chunks of this document when they can be kept as they are: same text, same
+ * title (it is embedded with the passage) and the same passages. Null when it must be embedded.
+ */
+function reusableChunks(previous: ArchiveIndex, doc: SourceDocument, fresh: Array<Pick<Chunk, 'start' | 'end'>>, config: Config): Chunk[] | null {
+  const before = previous.documentsBySource.get(doc.source);
+  if (!before || before.text !== doc.text || (config.embedding.titleInPassage && before.title !== doc.title)) return null;
+  const old = previous.chunksByDoc.get(before.id) ?? [];
+  const same = old.length === fresh.length && old.every((c, i) => c.start === fresh[i].start && c.end === fresh[i].end);
+  return same ? old : null;
+}
+
+/** Files added, changed and removed between two fingerprints (the catalog counts as a file). */
+function fileChanges(before: Record<string, string>, after: Record<string, string>): FileChanges {
+  return {
+    added: Object.keys(after).filter((s) => !(s in before)),
+    changed: Object.keys(after).filter((s) => s in before && before[s] !== after[s]),
+    removed: Object.keys(before).filter((s) => !(s in after)),
+  };
 }
 
 /** What is embedded for a passage: its text, after its document's title when configured (and not already there). */
@@ -189,8 +297,10 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const stored = StoredDocumentsSchema.parse(JSON.parse(readFileSync(join(dir, 'documents.json'), 'utf8')));
   const documents = new Map(stored.documents.map((d) => [d.id, d]));
   const chunks = stored.chunks.map(([docId, start, end], id) => ({ id, docId, start, end, text: documents.get(docId)!.text.slice(start, end) }));
+  const chunksByDoc = new Map<string, Chunk[]>();
+  for (const c of chunks) chunksByDoc.set(c.docId, [...(chunksByDoc.get(c.docId) ?? []), c]);
   const lexical = LexicalIndex.load(readFileSync(join(dir, 'bm25.json'), 'utf8'));
   const contextLexical = LexicalIndex.load(readFileSync(join(dir, 'bm25-context.json'), 'utf8'));
-  const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, chunks.length);
-  return { manifest, documents, chunks, vectors, lexical, contextLexical };
+  const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, stored.chunks.map((c) => c[3]), manifest.counts.vectorLabels);
+  return { manifest, documents, chunks, vectors, lexical, contextLexical, documentsBySource: new Map(stored.documents.map((d) => [d.source, d])), chunksByDoc };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 
 export const ARTIFACTS = ['documents.json', 'bm25.json', 'bm25-context.json', 'vectors.hnsw'] as const;
 
@@ -15,7 +15,7 @@ export const ManifestSchema = z.object({
   lexical: z.object({ k1: z.number(), b: z.number() }),
   /** sha256 of every corpus file (and the catalog) the index was built from. */
   sources: z.record(z.string(), z.string()),
-  counts: z.object({ documents: z.number().int(), chunks: z.number().int() }),
+  counts: z.object({ documents: z.number().int(), chunks: z.number().int(), vectorLabels: z.number().int() }),
   artifacts: z.record(z.string(), z.object({ bytes: z.number().int(), sha256: z.string() })),
 });
 
@@ -35,6 +35,9 @@ export function manifestId(inputs: ManifestInputs): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
+/** "a, b, c, d, e, and 7 more": file lists in messages stay readable for large corpora. */
+export const listFiles = (files: string[]) => files.slice(0, 5).join(', ') + (files.length > 5 ? `, and ${files.length - 5} more` : '');
+
 /** Why an index built from `built` does not serve `wanted`; empty when it does. */
 export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): string[] {
   const reasons: string[] = [];
@@ -47,9 +50,8 @@ export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): str
   const added = Object.keys(wanted.sources).filter((s) => !(s in built.sources));
   const removed = Object.keys(built.sources).filter((s) => !(s in wanted.sources));
   const changed = Object.keys(wanted.sources).filter((s) => s in built.sources && built.sources[s] !== wanted.sources[s]);
-  const list = (xs: string[]) => xs.slice(0, 5).join(', ') + (xs.length > 5 ? `, and ${xs.length - 5} more` : '');
-  if (added.length) reasons.push(`${added.length} file(s) added: ${list(added)}`);
-  if (removed.length) reasons.push(`${removed.length} file(s) removed: ${list(removed)}`);
-  if (changed.length) reasons.push(`${changed.length} file(s) changed: ${list(changed)}`);
+  if (added.length) reasons.push(`${added.length} file(s) added: ${listFiles(added)}`);
+  if (removed.length) reasons.push(`${removed.length} file(s) removed: ${listFiles(removed)}`);
+  if (changed.length) reasons.push(`${changed.length} file(s) changed: ${listFiles(changed)}`);
   return reasons;
 }

@@ -2,52 +2,108 @@ import hnswlib from 'hnswlib-node';
 
 const { HierarchicalNSW } = hnswlib;
 
-/** Approximate nearest neighbours over unit vectors, in an HNSW graph stored as one file. */
+const M = 16;
+const EF_CONSTRUCTION = 200;
+const SEED = 100;
+
+/** A chunk's vector: reused from the previous index under its HNSW label, or new (to be added). */
+export type ChunkVector = { label: number; vector: Float32Array } | { label: null; vector: Float32Array };
+
+/**
+ * Approximate nearest neighbours over unit vectors, in an HNSW graph stored as one file. HNSW labels
+ * are not chunk ids: an incremental update deletes the labels of removed passages and adds new
+ * ones, so the graph of unchanged passages is kept rather than rebuilt.
+ */
 export class VectorStore {
   private constructor(
     private readonly hnsw: InstanceType<typeof HierarchicalNSW>,
     readonly dim: number,
-    readonly size: number,
-    /** Every vector in one array (label-major), for exact scores of candidates found by the other side. */
+    /** HNSW label of each chunk id. */
+    readonly labels: Int32Array,
+    /** Chunk id of each HNSW label; -1 for deleted labels. */
+    private readonly chunkOfLabel: Int32Array,
+    /** Every vector in one array (chunk-major), for exact scores of candidates found by the other side. */
     private readonly flat: Float32Array,
   ) {}
 
+  get size(): number {
+    return this.labels.length;
+  }
+
+  /** Labels in the graph, deleted ones included: what the file holds. */
+  get labelCount(): number {
+    return this.chunkOfLabel.length;
+  }
+
+  /** Share of the graph's labels that are deleted passages. */
+  get deletedShare(): number {
+    return this.labelCount ? 1 - this.size / this.labelCount : 0;
+  }
+
+  private static assemble(hnsw: InstanceType<typeof HierarchicalNSW>, dim: number, labels: Int32Array, labelCount: number, vectorOf: (chunk: number) => ArrayLike<number>): VectorStore {
+    const chunkOfLabel = new Int32Array(labelCount).fill(-1);
+    const flat = new Float32Array(labels.length * dim);
+    labels.forEach((label, chunk) => {
+      chunkOfLabel[label] = chunk;
+      flat.set(vectorOf(chunk), chunk * dim);
+    });
+    return new VectorStore(hnsw, dim, labels, chunkOfLabel, flat);
+  }
+
+  /** A new graph over the vectors, label = chunk id. */
   static create(vectors: Float32Array[], dim: number): VectorStore {
     // Inner product equals cosine similarity on normalised vectors, and stays defined for an all-zero vector.
     const hnsw = new HierarchicalNSW('ip', dim);
-    hnsw.initIndex(Math.max(1, vectors.length), 16, 200, 100);
-    const flat = new Float32Array(vectors.length * dim);
-    vectors.forEach((v, label) => {
-      hnsw.addPoint(Array.from(v), label);
-      flat.set(v, label * dim);
-    });
-    return new VectorStore(hnsw, dim, vectors.length, flat);
+    hnsw.initIndex(Math.max(1, vectors.length), M, EF_CONSTRUCTION, SEED);
+    vectors.forEach((v, label) => hnsw.addPoint(Array.from(v), label));
+    return VectorStore.assemble(hnsw, dim, Int32Array.from(vectors.keys()), vectors.length, (chunk) => vectors[chunk]);
   }
 
-  static async load(file: string, dim: number, size: number): Promise<VectorStore> {
+  /**
+   * The previous graph (read from its file) with the labels no chunk reuses deleted and the new
+   * vectors added under fresh labels. The previous store is left as it was.
+   */
+  static async update(previousFile: string, previous: VectorStore, chunks: ChunkVector[]): Promise<VectorStore> {
+    const hnsw = new HierarchicalNSW('ip', previous.dim);
+    await hnsw.readIndex(previousFile);
+    const added = chunks.filter((c) => c.label === null).length;
+    hnsw.resizeIndex(Math.max(1, previous.labelCount + added));
+    const reused = new Set(chunks.flatMap((c) => (c.label === null ? [] : [c.label])));
+    previous.chunkOfLabel.forEach((chunk, label) => {
+      if (chunk >= 0 && !reused.has(label)) hnsw.markDelete(label);
+    });
+    let next = previous.labelCount;
+    const labels = Int32Array.from(chunks, (c) => {
+      if (c.label !== null) return c.label;
+      hnsw.addPoint(Array.from(c.vector), next);
+      return next++;
+    });
+    return VectorStore.assemble(hnsw, previous.dim, labels, next, (chunk) => chunks[chunk].vector);
+  }
+
+  static async load(file: string, dim: number, labels: number[], labelCount: number): Promise<VectorStore> {
     const hnsw = new HierarchicalNSW('ip', dim);
     await hnsw.readIndex(file);
-    if (hnsw.getCurrentCount() !== size) throw new Error(`${file} holds ${hnsw.getCurrentCount()} vectors, the manifest says ${size}`);
-    const flat = new Float32Array(size * dim);
-    for (let label = 0; label < size; label++) flat.set(hnsw.getPoint(label), label * dim);
-    return new VectorStore(hnsw, dim, size, flat);
+    if (hnsw.getCurrentCount() !== labelCount) throw new Error(`${file} holds ${hnsw.getCurrentCount()} vectors, the manifest says ${labelCount}`);
+    return VectorStore.assemble(hnsw, dim, Int32Array.from(labels), labelCount, (chunk) => hnsw.getPoint(labels[chunk]));
   }
 
   async save(file: string): Promise<void> {
     await this.hnsw.writeIndex(file);
   }
 
-  /** Labels and cosine similarities of the nearest vectors, best first. */
-  search(query: Float32Array, k: number, filter?: (label: number) => boolean): Array<{ label: number; score: number }> {
+  /** Chunk ids and cosine similarities of the nearest vectors, best first. */
+  search(query: Float32Array, k: number, filter?: (chunk: number) => boolean): Array<{ chunk: number; score: number }> {
     // hnswlib throws when asked for more neighbours than it holds.
     const n = Math.min(k, this.size);
     if (n === 0) return [];
     this.hnsw.setEf(Math.max(100, n));
-    const { neighbors, distances } = this.hnsw.searchKnn(Array.from(query), n, filter);
-    return neighbors.map((label, i) => ({ label, score: 1 - distances[i] }));
+    const { neighbors, distances } = this.hnsw.searchKnn(Array.from(query), n, filter ? (label: number) => filter(this.chunkOfLabel[label]) : undefined);
+    return neighbors.map((label, i) => ({ chunk: this.chunkOfLabel[label], score: 1 - distances[i] }));
   }
 
-  vector(label: number): Float32Array {
-    return this.flat.subarray(label * this.dim, (label + 1) * this.dim);
+  /** The vector of a chunk id. */
+  vector(chunk: number): Float32Array {
+    return this.flat.subarray(chunk * this.dim, (chunk + 1) * this.dim);
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { UserError, type Config } from '../config.js';
@@ -16,22 +16,53 @@ export interface CorpusFile {
   /** Path relative to the corpus folder, forward slashes. */
   source: string;
   path: string;
+  /** Why it cannot be read, when that was found while listing (an unreadable folder, a broken link). */
+  problem?: string;
 }
 
-/** Every file of a supported format under the corpus folder, recursively, in a stable order. */
+/**
+ * Every file of a supported format under the corpus folder, recursively (following links), in a
+ * stable order. What cannot be listed (an unreadable sub-folder, a broken link) is listed with its
+ * problem, so the build reports it instead of failing.
+ */
 export function listCorpusFiles(corpusDir: string): CorpusFile[] {
   if (!existsSync(corpusDir) || !statSync(corpusDir).isDirectory()) {
     throw new UserError(`Corpus folder ${corpusDir} does not exist or is not a folder. Pass --corpus DIR with your documents.`);
   }
   const found: CorpusFile[] = [];
+  const seen = new Set<string>();
+  const sourceOf = (path: string) => relative(corpusDir, path).split(sep).join('/');
+  const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    // A link back up the tree would otherwise be walked forever.
+    const real = realpathSync(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      if (dir === corpusDir) throw new UserError(`Corpus folder ${corpusDir} cannot be read (${code(e)}). Check its permissions.`);
+      found.push({ source: `${sourceOf(dir)}/`, path: dir, problem: `folder cannot be read (${code(e)}); check its permissions` });
+      return;
+    }
+    for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(extensionOf(entry.name))) {
-        found.push({ source: relative(corpusDir, path).split(sep).join('/'), path });
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = statSync(path);
+          isDirectory = target.isDirectory();
+          isFile = target.isFile();
+        } catch (e) {
+          if (SUPPORTED_EXTENSIONS.includes(extensionOf(entry.name))) found.push({ source: sourceOf(path), path, problem: `broken link (${code(e)})` });
+          continue;
+        }
       }
+      if (isDirectory) walk(path);
+      else if (isFile && SUPPORTED_EXTENSIONS.includes(extensionOf(entry.name))) found.push({ source: sourceOf(path), path });
     }
   };
   walk(corpusDir);
@@ -56,10 +87,11 @@ const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 10
  * What a file contributes to the corpus fingerprint: the sha256 of its bytes, or, for a file that
  * is skipped unread, why (its size when over the limit, the error when unreadable).
  */
-async function readForIndex(path: string, options: ReadOptions): Promise<{ bytes: Buffer | null; hash: string; problem?: string }> {
-  const size = statSync(path).size;
-  if (size > options.maxFileBytes) return { bytes: null, hash: `size:${size}`, problem: `${megabytes(size)} is over the ${megabytes(options.maxFileBytes)} limit (ingest.maxFileMB)` };
+async function readForIndex({ path, problem: listed }: CorpusFile, options: ReadOptions): Promise<{ bytes: Buffer | null; hash: string; problem?: string }> {
+  if (listed) return { bytes: null, hash: `unreadable:${listed}`, problem: listed };
   try {
+    const size = statSync(path).size;
+    if (size > options.maxFileBytes) return { bytes: null, hash: `size:${size}`, problem: `${megabytes(size)} is over the ${megabytes(options.maxFileBytes)} limit (ingest.maxFileMB)` };
     const bytes = await readFile(path);
     return { bytes, hash: sha256(bytes) };
   } catch (e) {
@@ -71,7 +103,7 @@ async function readForIndex(path: string, options: ReadOptions): Promise<{ bytes
 /** Content hash of every input the index depends on: each corpus file and the catalog. */
 export async function fingerprintCorpus(corpusDir: string, options: ReadOptions = DEFAULT_READ_OPTIONS): Promise<Record<string, string>> {
   const hashes: Record<string, string> = {};
-  for (const file of listCorpusFiles(corpusDir)) hashes[file.source] = (await readForIndex(file.path, options)).hash;
+  for (const file of listCorpusFiles(corpusDir)) hashes[file.source] = (await readForIndex(file, options)).hash;
   const catalog = join(corpusDir, CATALOG_FILE);
   if (existsSync(catalog)) hashes[CATALOG_FILE] = sha256(readFileSync(catalog));
   return hashes;
@@ -107,7 +139,7 @@ export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAU
   const skipped: CorpusReadResult['skipped'] = [];
   const sources: Record<string, string> = {};
   for (const file of listCorpusFiles(corpusDir)) {
-    const { bytes, hash, problem } = await readForIndex(file.path, options);
+    const { bytes, hash, problem } = await readForIndex(file, options);
     sources[file.source] = hash;
     if (!bytes) {
       skipped.push({ source: file.source, reason: problem! });

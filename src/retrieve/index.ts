@@ -73,7 +73,7 @@ export async function rankPassages({ index, embedder, reranker }: RetrievalModel
   const dense = index.vectors.search(queryVector, candidates, chunkFilter);
   const bm25 = index.lexical.scores(query);
   const topBm25 = LexicalIndex.top(bm25, candidates, chunkFilter);
-  const labels = [...new Set([...dense.map((d) => d.label), ...topBm25.map(([label]) => label)])];
+  const labels = [...new Set([...dense.map((d) => d.chunk), ...topBm25.map(([label]) => label)])];
   const denseScores = labels.map((l) => dot(queryVector, index.vectors.vector(l)));
   const bm25Scores = labels.map((l) => bm25[l]);
   // BM25 of the passage with its neighbours counts too: a passage in an on-topic stretch of text is likelier to answer.

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
+import { timingSafeEqual } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { timeout } from 'hono/timeout';
 import type { Context } from 'hono';
 import type { Archive } from '../archive.js';
 import { describeZodError, UserError } from '../config.js';
@@ -15,6 +18,7 @@ import {
   DocumentSummarySchema,
   ErrorSchema,
   HealthSchema,
+  ReindexResponseSchema,
   SearchBodySchema,
   SearchQuerySchema,
   SearchResponseSchema,
@@ -23,10 +27,8 @@ import {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
-const errorResponses = {
-  400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorSchema } } },
-  404: { description: 'Unknown document', content: { 'application/json': { schema: ErrorSchema } } },
-};
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+const errorResponses = { 400: errorResponse('Invalid input'), 404: errorResponse('Unknown document') };
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ 200: { description, content: { 'application/json': { schema } } }, ...errorResponses });
 
 const searchGet = createRoute({ method: 'get', path: '/api/search', request: { query: SearchQuerySchema }, responses: json(SearchResponseSchema, 'Ranked passages and an extractive answer') });
@@ -44,6 +46,17 @@ const batchPost = createRoute({
 });
 const docsList = createRoute({ method: 'get', path: '/api/docs', responses: json(DocumentSummarySchema.array(), 'Every document of the archive') });
 const docGet = createRoute({ method: 'get', path: '/api/docs/{docId}', request: { params: DocIdParamSchema }, responses: json(DocumentSchema, 'Metadata and clean text; citation offsets point into text') });
+const reindexPost = createRoute({
+  method: 'post',
+  path: '/api/reindex',
+  security: [{ adminToken: [] }],
+  responses: {
+    200: { description: 'The index was updated from the corpus and swapped in', content: { 'application/json': { schema: ReindexResponseSchema } } },
+    401: errorResponse('Missing or wrong admin token'),
+    404: errorResponse('Reindexing is off (no admin token configured)'),
+    409: errorResponse('A reindex is already running'),
+  },
+});
 const health = createRoute({ method: 'get', path: '/api/health', responses: { 200: { description: 'The server is up', content: { 'application/json': { schema: HealthSchema } } } } });
 
 const summary = (d: SourceDocument) => ({ id: d.id, source: d.source, title: d.title, date: d.date, publisher: d.publisher, url: d.url, chars: d.text.length });
@@ -51,8 +64,26 @@ const summary = (d: SourceDocument) => ({ id: d.id, source: d.source, title: d.t
 const PUBLIC_FILES: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
 const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
-/** The archive's HTTP app: JSON API under /api, the search page at /. Routes only parse, call the archive, and shape the answer. */
-export function createApp(archive: Archive): OpenAPIHono {
+export interface AppOptions {
+  /** Updates the index from the corpus and swaps it in; POST /api/reindex calls it (with the admin token). */
+  reindex?: () => Promise<z.infer<typeof ReindexResponseSchema>>;
+}
+
+/** Constant-time comparison, so the token cannot be guessed from response times. */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.match(/^Bearer\s+(.+)$/i)?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * The archive's HTTP app: JSON API under /api, the search page at /. Routes only parse, call the
+ * archive, and shape the answer. `source` is the archive, or a getter for the live one when a
+ * reindex can swap it while requests are being answered.
+ */
+export function createApp(source: Archive | (() => Archive), options: AppOptions = {}): OpenAPIHono {
+  const current = typeof source === 'function' ? source : () => source;
+  const { server } = current().config;
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
       if (!result.success) return c.json(errorBody('invalid_request', describeZodError(result.error)), 400);
@@ -60,39 +91,82 @@ export function createApp(archive: Archive): OpenAPIHono {
   });
 
   app.use('*', secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'"], objectSrc: ["'none'"], frameAncestors: ["'none'"] } }));
+  if (server.corsOrigins.length) app.use('/api/*', cors({ origin: server.corsOrigins.includes('*') ? '*' : server.corsOrigins, allowMethods: ['GET', 'POST'] }));
+  app.use(
+    '/api/*',
+    timeout(server.requestTimeoutMs, () => new HTTPException(503, { message: `The request took longer than ${server.requestTimeoutMs} ms and was stopped; try fewer queries or a smaller k.` })),
+  );
   app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json(errorBody('body_too_large', `Request body must be at most ${MAX_BODY_BYTES} bytes.`), 413) }));
   app.use('/api/*', async (c, next) => {
+    // Hono leaves undecodable escapes as literal text; say so instead of searching for "%FF".
+    try {
+      decodeURIComponent(new URL(c.req.url).search.slice(1));
+    } catch {
+      return c.json(errorBody('invalid_request', 'The query string has control characters or invalid UTF-8 (bad percent-encoding); encode parameters as UTF-8.'), 400);
+    }
+    await next();
+  });
+  const requireJson = async (c: Context, next: () => Promise<void>) => {
     if (c.req.method === 'POST' && !/^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
       return c.json(errorBody('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.'), 415);
     }
     await next();
-  });
+  };
+  app.use('/api/search', requireJson);
+  app.use('/api/batch', requireJson);
 
   const filters = (v: { doc?: string[]; from?: string; to?: string }) => ({ docIds: v.doc, from: v.from, to: v.to });
   app.openapi(searchGet, async (c) => {
     const v = c.req.valid('query');
-    return c.json(await archive.search(v.q, { k: v.k, filters: filters(v) }), 200);
+    return c.json(await current().search(v.q, { k: v.k, filters: filters(v) }), 200);
   });
   app.openapi(searchPost, async (c) => {
     const v = c.req.valid('json');
-    return c.json(await archive.search(v.q, { k: v.k, filters: filters(v) }), 200);
+    return c.json(await current().search(v.q, { k: v.k, filters: filters(v) }), 200);
   });
   app.openapi(batchPost, async (c) => {
     const v = c.req.valid('json');
+    // One archive for the whole batch, even if a reindex swaps in another meanwhile.
+    const archive = current();
     const results = [];
-    for (const item of v.queries) results.push({ id: item.id ?? null, ...(await archive.search(item.q, { k: v.k, filters: filters(v) })) });
+    const started = Date.now();
+    for (const item of v.queries) {
+      results.push({ id: item.id ?? null, ...(await archive.search(item.q, { k: v.k, filters: filters(v) })) });
+      // Let other requests (and the time limit) in between queries; stop working once the limit has answered for us.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (Date.now() - started > server.requestTimeoutMs) throw new HTTPException(503, { message: 'time limit reached' });
+    }
     return c.json({ index: archive.index.manifest.id, results }, 200);
   });
-  app.openapi(docsList, (c) => c.json(archive.documents().map(summary), 200));
+  app.openapi(docsList, (c) => c.json(current().documents().map(summary), 200));
   app.openapi(docGet, (c) => {
     const { docId } = c.req.valid('param');
-    const doc = archive.document(docId);
+    const doc = current().document(docId);
     if (!doc) return c.json(errorBody('unknown_document', `No document with id "${docId}". GET /api/docs lists them.`), 404);
     return c.json({ ...summary(doc), text: doc.text, pageStarts: doc.pageStarts ?? null }, 200);
   });
-  app.openapi(health, (c) =>
-    c.json({ status: 'ok' as const, index: archive.index.manifest.id, documents: archive.index.manifest.counts.documents, chunks: archive.index.manifest.counts.chunks, model: archive.embedder.info.id, reranker: archive.reranker?.id ?? null }, 200),
-  );
+  app.openapi(health, (c) => {
+    const archive = current();
+    const { manifest } = archive.index;
+    return c.json({ status: 'ok' as const, index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: archive.embedder.info.id, reranker: archive.reranker?.id ?? null }, 200);
+  });
+  let reindexing = false;
+  app.openapi(reindexPost, async (c) => {
+    const token = server.adminToken;
+    if (!token || !options.reindex) return c.json(errorBody('reindex_disabled', 'Reindexing over HTTP is off. Set server.adminToken (or ARCHIVE_ADMIN_TOKEN) to turn it on.'), 404);
+    if (!tokenMatches(c.req.header('authorization'), token)) {
+      c.header('WWW-Authenticate', 'Bearer');
+      return c.json(errorBody('unauthorized', 'Send the admin token as "Authorization: Bearer <token>".'), 401);
+    }
+    if (reindexing) return c.json(errorBody('reindex_running', 'A reindex is already running; try again when it has finished.'), 409);
+    reindexing = true;
+    try {
+      return c.json(await options.reindex(), 200);
+    } finally {
+      reindexing = false;
+    }
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer' });
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Semantic archive API', version: '1.0.0', description: 'Hybrid (dense + BM25) passage search with extractive answers and citations.' } });
 
   for (const [path, file] of Object.entries(PUBLIC_FILES)) {
@@ -105,7 +179,7 @@ export function createApp(archive: Archive): OpenAPIHono {
   app.onError((err, c: Context) => {
     if (err instanceof HTTPException) {
       const message = err.status === 400 ? 'Malformed JSON in request body.' : err.message;
-      return c.json(errorBody(err.status === 400 ? 'invalid_json' : 'http_error', message), err.status);
+      return c.json(errorBody(err.status === 400 ? 'invalid_json' : err.status === 503 ? 'timeout' : 'http_error', message), err.status);
     }
     if (err instanceof UserError) return c.json(errorBody(err.code, err.message), err.code === 'unknown_document' ? 404 : 400);
     console.error(err);

@@ -4,13 +4,15 @@ import { isIsoDate } from '../ingest/index.js';
 export const MAX_QUERY_CHARS = 2000;
 export const MAX_BATCH = 100;
 
-const Query = z
+/** A question as every entry point accepts it (HTTP and batch lines). */
+export const QueryText = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`)
   .refine((q) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFD]/.test(q), 'must not contain control characters or invalid UTF-8')
   .openapi({ example: 'why did the 2016 bid fail' });
+const Query = QueryText;
 const IsoDate = z.string().refine(isIsoDate, 'must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD').openapi({ example: '2015' });
 const DocIds = z
   .union([z.string(), z.array(z.string())])
@@ -88,3 +90,17 @@ export const DocumentSchema = DocumentSummarySchema.extend({
 }).openapi('Document');
 
 export const HealthSchema = z.object({ status: z.literal('ok'), index: z.string(), documents: z.number().int(), chunks: z.number().int(), model: z.string(), reranker: z.string().nullable() }).openapi('Health');
+
+export const ReindexResponseSchema = z
+  .object({
+    index: z.string(),
+    previousIndex: z.string(),
+    documents: z.number().int(),
+    chunks: z.number().int(),
+    changes: z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) }),
+    embedded: z.number().int().openapi({ description: 'Passages embedded by this update; the rest kept their vectors.' }),
+    fullRebuild: z.string().nullable().openapi({ description: 'Why every passage was embedded again, or null.' }),
+    skipped: z.array(z.object({ source: z.string(), reason: z.string() })),
+    ms: z.number().int(),
+  })
+  .openapi('ReindexResponse');

@@ -1,0 +1,96 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareArchive } from '../src/archive.js';
+import { loadConfig, type ConfigInput } from '../src/config.js';
+import { startServer, type RunningServer } from '../src/serve/server.js';
+import { copyOfSeeds, tempDir } from './helpers.js';
+
+const TOKEN = 'test-admin-token-0123456789';
+const running: RunningServer[] = [];
+
+async function serveSeeds(server: ConfigInput['server'] = {}) {
+  const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index'), server: { port: 0, ...server } });
+  const s = await startServer(await prepareArchive(config, { log: () => {} }), () => {});
+  running.push(s);
+  return { config, base: `http://127.0.0.1:${s.port}`, server: s };
+}
+afterAll(() => Promise.all(running.map((s) => s.close())));
+
+const reindex = (base: string, authorization?: string) => fetch(`${base}/api/reindex`, { method: 'POST', headers: authorization ? { authorization } : {} });
+
+describe('POST /api/reindex', () => {
+  it('is off (404) when no admin token is configured', async () => {
+    const { base } = await serveSeeds();
+    const res = await reindex(base, `Bearer ${TOKEN}`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.message).toMatch(/off\. Set server\.adminToken/);
+  });
+
+  let base: string;
+  let corpusDir: string;
+  beforeAll(async () => {
+    const served = await serveSeeds({ adminToken: TOKEN });
+    base = served.base;
+    corpusDir = served.config.corpusDir;
+  });
+
+  it('refuses requests without the right token', async () => {
+    for (const auth of [undefined, 'Bearer wrong-token', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+      const res = await reindex(base, auth);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+  });
+
+  it('updates the index while the old one keeps answering, then swaps it in', async () => {
+    const before = await (await fetch(`${base}/api/health`)).json();
+    writeFileSync(join(corpusDir, 'ferry.md'), '# Ferry subsidy\n\nThe county agreed a ferry subsidy for the Isle of Wight in 2024 after long talks.');
+    const update = reindex(base, `Bearer ${TOKEN}`);
+    const second = await reindex(base, `Bearer ${TOKEN}`);
+    expect(second.status).toBe(409);
+    // Searches during the update are answered (by the old index or the new one, whole).
+    const during = await Promise.all(Array.from({ length: 5 }, () => fetch(`${base}/api/search?q=ferry%20subsidy&k=3`)));
+    expect(during.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    for (const body of await Promise.all(during.map((r) => r.json()))) expect([before.index, expect.any(String)]).toContainEqual(body.index);
+    const res = await update;
+    expect(res.status).toBe(200);
+    const report = await res.json();
+    expect(report).toMatchObject({ previousIndex: before.index, changes: { added: ['ferry.md'], changed: [], removed: [] }, fullRebuild: null, documents: 5 });
+    expect(report.embedded).toBe(1);
+    const after = await (await fetch(`${base}/api/health`)).json();
+    expect(after.index).toBe(report.index);
+    expect(after.index).not.toBe(before.index);
+    const found = await (await fetch(`${base}/api/search?q=ferry%20subsidy%20Isle%20of%20Wight&k=1`)).json();
+    expect(found.results[0].source).toBe('ferry.md');
+  });
+});
+
+describe('cross-origin requests', () => {
+  it('are not allowed by default', async () => {
+    const { base } = await serveSeeds();
+    const res = await fetch(`${base}/api/health`, { headers: { origin: 'https://elsewhere.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${base}/api/search`, { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('are allowed for the configured origins only', async () => {
+    const { base } = await serveSeeds({ corsOrigins: ['https://colleagues.example'] });
+    const allowed = await fetch(`${base}/api/health`, { headers: { origin: 'https://colleagues.example' } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://colleagues.example');
+    const other = await fetch(`${base}/api/health`, { headers: { origin: 'https://elsewhere.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('the per-request time limit', () => {
+  it('answers 503 with a clear message when a request runs too long, and keeps serving', async () => {
+    const { base } = await serveSeeds({ requestTimeoutMs: 100 });
+    const queries = Array.from({ length: 100 }, (_, i) => ({ q: `devolution deal number ${i} for Hampshire and the Solent` }));
+    const res = await fetch(`${base}/api/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queries, k: 100 }) });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: { code: 'timeout', message: expect.stringMatching(/longer than 100 ms/) } });
+    expect((await fetch(`${base}/api/health`)).status).toBe(200);
+  });
+});
