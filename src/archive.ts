@@ -3,7 +3,7 @@ import { UserError, type Config } from './config.js';
 import { BUILTIN_MODEL, buildBuiltinModel, isBuiltinModelOutdated, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
 import { buildIndex, IndexDamagedError, listFiles, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress, type BuildReport } from './index/index.js';
 import { readCorpus, readOptions } from './ingest/index.js';
-import { loadReranker, retrieve, type Reranker } from './retrieve/index.js';
+import { loadReranker, retrieve, SentenceCache, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
 /** A searchable archive: a loaded index and the model that embeds its queries. */
@@ -92,7 +92,7 @@ export async function openArchive(config: Config, embedder?: Embedder, reranker?
   return createArchive(config, index, model, reranker !== undefined ? reranker : await loadReranker(config));
 }
 
-function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null): Archive {
+function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder)): Archive {
   const sorted = [...index.documents.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
   return {
     config,
@@ -104,11 +104,11 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
       const filters = options.filters ?? {};
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
-      const hits = await retrieve({ index, embedder, reranker }, config, query, k, filters);
+      const hits = await retrieve({ index, embedder, reranker, sentences }, config, query, k, filters);
       return { query, answer: extractAnswer(query, hits, config), results: hits, index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),
     documents: () => sorted,
-    withConfig: (other) => createArchive(other, index, embedder, reranker),
+    withConfig: (other) => createArchive(other, index, embedder, reranker, sentences),
   };
 }

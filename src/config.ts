@@ -90,6 +90,8 @@ export const ConfigSchema = z.object({
       adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
       /** Origins allowed to call the API from other sites' pages; none (CORS off) by default. */
       corsOrigins: z.array(z.string().url().or(z.literal('*'))).default([]),
+      /** Searches answered at once; the rest wait their turn in arrival order. */
+      concurrentSearches: z.number().int().min(1).max(64).default(2),
       /** A request still unanswered after this long gets a 503. */
       requestTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
     })

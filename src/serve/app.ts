@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { timeout } from 'hono/timeout';
 import type { Context } from 'hono';
+import pLimit from 'p-limit';
 import type { Archive } from '../archive.js';
 import { describeZodError, UserError } from '../config.js';
 import type { SourceDocument } from '../types.js';
@@ -84,6 +85,16 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 export function createApp(source: Archive | (() => Archive), options: AppOptions = {}): OpenAPIHono {
   const current = typeof source === 'function' ? source : () => source;
   const { server } = current().config;
+  // Searches run a few at a time, first come first served: interleaving many at once starved some
+  // of them for seconds under load, while a queue keeps every wait near (queue length x query time).
+  const queue = pLimit(server.concurrentSearches);
+  // Each search first yields to the event loop: the model runs without returning to it, so without
+  // this a drained queue would starve the sockets (new requests unread, for seconds under load).
+  const search = (archive: Archive, q: string, options: Parameters<Archive['search']>[1]) =>
+    queue(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return archive.search(q, options);
+    });
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
       if (!result.success) return c.json(errorBody('invalid_request', describeZodError(result.error)), 400);
@@ -118,11 +129,11 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
   const filters = (v: { doc?: string[]; from?: string; to?: string }) => ({ docIds: v.doc, from: v.from, to: v.to });
   app.openapi(searchGet, async (c) => {
     const v = c.req.valid('query');
-    return c.json(await current().search(v.q, { k: v.k, filters: filters(v) }), 200);
+    return c.json(await search(current(), v.q, { k: v.k, filters: filters(v) }), 200);
   });
   app.openapi(searchPost, async (c) => {
     const v = c.req.valid('json');
-    return c.json(await current().search(v.q, { k: v.k, filters: filters(v) }), 200);
+    return c.json(await search(current(), v.q, { k: v.k, filters: filters(v) }), 200);
   });
   app.openapi(batchPost, async (c) => {
     const v = c.req.valid('json');
@@ -131,7 +142,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
     const results = [];
     const started = Date.now();
     for (const item of v.queries) {
-      results.push({ id: item.id ?? null, ...(await archive.search(item.q, { k: v.k, filters: filters(v) })) });
+      results.push({ id: item.id ?? null, ...(await search(archive, item.q, { k: v.k, filters: filters(v) })) });
       // Let other requests (and the time limit) in between queries; stop working once the limit has answered for us.
       await new Promise((resolve) => setImmediate(resolve));
       if (Date.now() - started > server.requestTimeoutMs) throw new HTTPException(503, { message: 'time limit reached' });

@@ -1,0 +1,145 @@
+/**
+ * Load test: starts the server (`start`, its own process, building what is missing) on loopback and
+ * drives it from this light process with
+ * autocannon: 50 concurrent clients for 30 s against /api/search with varied queries, on the
+ * SciFact index (the seeds when SciFact is absent). Prints requests per second, latency p50/p99,
+ * errors and the server's peak memory during a warm-up and during the same length at the end of the
+ * load; exits 1 on any error or on memory growth > 10%.
+ * Usage: npm run --silent load -- [--suite auto|seeds|scifact] [--duration S] [--connections N] [--warmup S]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Command, Option } from 'commander';
+import type { ConfigInput } from '../src/config.js';
+import { readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
+
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 3600) throw new Error(`${v} must be a whole number from 1 to 3600`);
+  return n;
+};
+const options = new Command()
+  .addOption(new Option('--suite <suite>', 'corpus to serve').choices(['auto', 'seeds', 'scifact']).default('auto'))
+  .option('--duration <s>', 'seconds of load', positive, 30)
+  .option('--connections <n>', 'concurrent clients', positive, 50)
+  .option('--warmup <s>', 'seconds of load before memory is first measured', positive, 15)
+  .parse()
+  .opts<{ suite: 'auto' | 'seeds' | 'scifact'; duration: number; connections: number; warmup: number }>();
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+const ROOT = join(import.meta.dirname, '..');
+const REPORTS = join(ROOT, 'reports');
+/** Bounds the run by count as well as time, whatever the machine's speed. */
+const MAX_REQUESTS = 200_000;
+
+const bench = options.suite === 'seeds' ? null : locateScifact(ROOT);
+if (options.suite === 'scifact' && !bench) {
+  log('SciFact not found (set SCIFACT_DIR or place it at ../shared/bench/scifact).');
+  process.exit(1);
+}
+let settings: ConfigInput;
+let queries: string[];
+if (bench) {
+  const corpusDir = join(REPORTS, 'scifact', 'corpus');
+  materializeScifactCorpus(bench, corpusDir);
+  settings = { corpusDir, indexDir: join(REPORTS, 'scifact', 'index'), embedding: { modelsDir: join(REPORTS, 'scifact', 'models') } };
+  queries = [...readScifactQueries(bench, 'test'), ...readScifactQueries(bench, 'train')].map((q) => q.text);
+} else {
+  settings = { indexDir: join(REPORTS, 'seeds', 'index') };
+  queries = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json')).map((q) => q.question);
+}
+const suite = bench ? 'scifact' : 'seeds';
+
+const configFile = join(mkdtempSync(join(tmpdir(), 'archive-load-')), 'archive.config.json');
+writeFileSync(configFile, JSON.stringify({ ...settings, server: { host: '127.0.0.1', port: 0 } }));
+
+/** The server's resident memory, from /proc (Linux). */
+const rssMiB = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+
+function startServer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { cwd: ROOT, env: { ...process.env, ARCHIVE_CONFIG: configFile }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      // The server builds what is missing first (as `npm start` does); its progress shows here.
+      if (!/on http:/.test(stderr)) process.stderr.write(chunk);
+      const m = stderr.match(/on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
+  });
+}
+
+function drive(port: number, seconds: number, progress: boolean): Promise<autocannon.Result> {
+  let next = 0;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${port}`,
+        connections: options.connections,
+        duration: seconds,
+        maxOverallRequests: MAX_REQUESTS,
+        requests: [{ setupRequest: (request) => ({ ...request, path: `/api/search?q=${encodeURIComponent(queries[next++ % queries.length])}&k=10` }) }],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    autocannon.track(instance, { renderProgressBar: progress, renderResultsTable: false });
+  });
+}
+
+const { child, port } = await startServer();
+const idle = rssMiB(child.pid!);
+const health = await (await fetch(`http://127.0.0.1:${port}/api/health`)).json();
+log(`Server on port ${port} (${suite}: ${health.documents} documents, ${health.chunks} passages); ${queries.length} distinct queries.`);
+
+/**
+ * The server's highest resident memory over the last `windowS` seconds of `work`, sampled every
+ * 250 ms: one reading swings by a hundred MB with garbage collection, a peak over a window does not.
+ */
+async function peakRss<T>(work: Promise<T>, windowS: number, totalS: number): Promise<{ result: T; peak: number }> {
+  let peak = 0;
+  const from = Date.now() + (totalS - windowS) * 1000;
+  const sampler = setInterval(() => {
+    if (Date.now() >= from) peak = Math.max(peak, rssMiB(child.pid!));
+  }, 250);
+  const result = await work.finally(() => clearInterval(sampler));
+  return { result, peak };
+}
+// Memory is compared over two windows of the same length and load: the warm-up, and the end of the run.
+const window = Math.min(options.warmup, options.duration);
+log(`Warming up (${options.warmup} s)...`);
+const { peak: before } = await peakRss(drive(port, options.warmup, false), window, options.warmup);
+log(`Load: ${options.connections} clients for ${options.duration} s...`);
+const { result, peak: after } = await peakRss(drive(port, options.duration, true), window, options.duration);
+child.kill('SIGTERM');
+await new Promise((resolve) => child.once('exit', resolve));
+
+const errors = result.errors + result.timeouts + result.non2xx;
+const growth = (after - before) / before;
+const figures = {
+  suite,
+  connections: options.connections,
+  seconds: result.duration,
+  requests: result.requests.total,
+  requestsPerSecond: result.requests.average,
+  latencyP50Ms: result.latency.p50,
+  latencyP99Ms: result.latency.p99,
+  errors,
+  rssIdleMiB: idle,
+  peakRssWarmUpMiB: before,
+  peakRssEndOfLoadMiB: after,
+  memoryGrowth: growth,
+  failures: { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx },
+};
+for (const [name, value] of Object.entries(figures)) log(`${name.padEnd(20)} ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : value}`);
+process.stdout.write(`${JSON.stringify(figures)}\n`);
+const failures = [errors > 0 ? `${errors} requests failed` : null, growth > 0.1 ? `memory grew ${(growth * 100).toFixed(1)}% under load (limit 10%)` : null].filter(Boolean);
+if (failures.length) {
+  log(`FAILED: ${failures.join('; ')}`);
+  process.exit(1);
+}
