@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { serve } from '@hono/node-server';
 import { Command, Option } from 'commander';
@@ -34,6 +34,7 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 const ROOT = join(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'archive-bench-'));
 let config = loadConfig({ indexDir: join(scratch, 'index') });
+let sourceCorpus = config.corpusDir;
 let questions = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json')).map((q) => q.question);
 if (options.suite === 'scifact') {
   const bench = locateScifact(ROOT);
@@ -43,9 +44,13 @@ if (options.suite === 'scifact') {
   }
   const corpusDir = join(ROOT, 'reports', 'scifact', 'corpus');
   materializeScifactCorpus(bench, corpusDir);
-  config = loadConfig({ corpusDir, indexDir: join(scratch, 'index'), embedding: { modelsDir: join(ROOT, 'reports', 'scifact', 'models') } });
+  sourceCorpus = corpusDir;
+  config = loadConfig({ indexDir: join(scratch, 'index'), embedding: { modelsDir: join(ROOT, 'reports', 'scifact', 'models') } });
   questions = readScifactQueries(bench, 'test').map((q) => q.text);
 }
+// A copy the incremental measurements may change.
+config = loadConfig({ ...config, corpusDir: join(scratch, 'corpus') });
+cpSync(sourceCorpus, config.corpusDir, { recursive: true });
 const figures: Record<string, number> = {};
 let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
@@ -63,6 +68,18 @@ figures.indexBuildSeconds = report.ms / 1000;
 figures.chunks = report.manifest.counts.chunks;
 figures.chunksPerSecond = report.manifest.counts.chunks / (report.ms / 1000);
 
+// Incremental updates against a full rebuild of the same corpus, in this process.
+const added = join(config.corpusDir, 'added-by-bench.txt');
+writeFileSync(added, 'An added document\n\nA new abstract about vitamin B12 deficiency and homocysteine levels in older adults, added to time an incremental update of the index.');
+figures.addOneDocumentSeconds = (await buildIndex(config, embedder)).ms / 1000;
+const [firstFile] = readdirSync(config.corpusDir).filter((f) => f.endsWith('.txt') && f !== 'added-by-bench.txt').sort();
+appendFileSync(join(config.corpusDir, firstFile), '\nA sentence appended to time the update of a changed document.\n');
+figures.changeOneDocumentSeconds = (await buildIndex(config, embedder)).ms / 1000;
+rmSync(added);
+figures.removeOneDocumentSeconds = (await buildIndex(config, embedder)).ms / 1000;
+figures.fullRebuildSeconds = (await buildIndex(config, embedder, { full: true })).ms / 1000;
+figures.addOneVersusFullRebuild = figures.addOneDocumentSeconds / figures.fullRebuildSeconds;
+
 const archive = await openArchive(config, embedder);
 const queries = Array.from({ length: options.queries }, (_, i) => questions[i % questions.length]);
 
@@ -75,7 +92,8 @@ for (const q of queries) {
   inProcess.push(performance.now() - t);
 }
 
-const server = serve({ fetch: createApp(archive).fetch, port: 0, hostname: '127.0.0.1' });
+// A fresh archive for the HTTP run, so its sentence cache starts as cold as the in-process run's did.
+const server = serve({ fetch: createApp(await openArchive(config, embedder)).fetch, port: 0, hostname: '127.0.0.1' });
 await new Promise((resolve) => server.once('listening', resolve));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 await (await fetch(`${base}/api/search?q=warm`)).json();

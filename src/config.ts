@@ -62,7 +62,7 @@ export const ConfigSchema = z.object({
       rerank: z
         .object({
           /** Folder name under modelsDir (or a hub id when allowRemoteModels is on); unset means no reranking. */
-          model: z.string().min(1).optional(),
+          model: z.string().min(1).nullish(),
           modelsDir: z.string().min(1).default('models'),
           allowRemoteModels: z.boolean().default(false),
           quantized: z.boolean().default(false),
@@ -87,7 +87,7 @@ export const ConfigSchema = z.object({
       port: z.number().int().min(0).max(65535).default(8080),
       host: z.string().min(1).default('127.0.0.1'),
       /** Turns on POST /api/reindex for requests bearing this token (or set ARCHIVE_ADMIN_TOKEN); off when unset. */
-      adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+      adminToken: z.string().min(16, 'must be at least 16 characters').nullish(),
       /** Origins allowed to call the API from other sites' pages; none (CORS off) by default. */
       corsOrigins: z.array(z.string().url().or(z.literal('*'))).default([]),
       /** Searches answered at once; the rest wait their turn in arrival order. */

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openArchive, prepareArchive } from '../src/archive.js';
@@ -102,6 +102,13 @@ describe('the index on disk', () => {
     const docs = join(flipped, generation(flipped), 'documents.json');
     writeFileSync(docs, readFileSync(docs, 'utf8').replace('Hampshire', 'Hampshirf'));
     await expect(openIndex(flipped)).rejects.toThrowError(/documents.json does not match its checksum/);
+
+    const missing = join(tempDir(), 'index');
+    cpSync(config.indexDir, missing, { recursive: true });
+    rmSync(join(missing, generation(missing), 'bm25-context.json'));
+    await expect(openIndex(missing)).rejects.toThrowError(/damaged: bm25-context.json is missing.*npm run build-index/);
+    rmSync(join(missing, generation(missing), 'manifest.json'));
+    await expect(openIndex(missing)).rejects.toThrowError(/damaged: g-.*\/manifest.json is missing/);
 
     const foreign = join(tempDir(), 'index');
     cpSync(config.indexDir, foreign, { recursive: true });

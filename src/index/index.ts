@@ -121,9 +121,10 @@ async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
  */
 export async function buildIndex(config: Config, embedder: Embedder, options: BuildOptions = {}): Promise<BuildReport> {
   const started = Date.now();
-  const { documents, skipped, sources } = await readCorpus(config.corpusDir, readOptions(config));
-  const inputs = manifestInputs(config, embedder.info, sources);
   const previous = options.previous !== undefined ? options.previous : await readPreviousIndex(config);
+  // A file whose bytes (and the catalog) are unchanged keeps its extracted text, unless a full rebuild was asked for.
+  const { documents, skipped, sources } = await readCorpus(config.corpusDir, readOptions(config), previous && !options.full ? { sources: previous.manifest.sources, documents: previous.documentsBySource } : undefined);
+  const inputs = manifestInputs(config, embedder.info, sources);
   const fullReason = fullRebuildReason(previous, inputs, options.full);
   const reusable = fullReason ? null : previous;
 
@@ -131,10 +132,10 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
   /** For each chunk, the id of the same chunk in the previous index, or null when it is new. */
   const reusedFrom: Array<number | null> = [];
   for (const doc of documents) {
-    const fresh = chunkDocument(doc, config.chunking);
-    const old = reusable && reusableChunks(reusable, doc, fresh, config);
-    fresh.forEach((c, i) => {
-      chunks.push({ ...c, id: chunks.length });
+    const old = reusable && reusableChunks(reusable, doc, config);
+    const spans = old ?? chunkDocument(doc, config.chunking);
+    spans.forEach((c, i) => {
+      chunks.push({ id: chunks.length, docId: doc.id, start: c.start, end: c.end, text: c.text });
       reusedFrom.push(old ? old[i].id : null);
     });
   }
@@ -169,8 +170,12 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
   mkdirSync(dir);
   const stored = { documents, chunks: chunks.map((c) => [c.docId, c.start, c.end, vectors.labels[c.id]]) };
   writeFileAtomic(join(dir, 'documents.json'), JSON.stringify(stored));
-  writeFileAtomic(join(dir, 'bm25.json'), LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25).serialize());
-  writeFileAtomic(join(dir, 'bm25-context.json'), LexicalIndex.create(contextTexts(chunks, byId), config.retrieval.bm25).serialize());
+  // Unchanged passages keep their terms; so do their contexts (their neighbours are in the same, unchanged document).
+  const sameBm25 = reusable !== null && JSON.stringify(reusable.manifest.lexical) === JSON.stringify(inputs.lexical);
+  const reuse = (from: LexicalIndex | undefined) => (sameBm25 && from ? { from, labels: reusedFrom } : undefined);
+  writeFileAtomic(join(dir, 'bm25.json'), LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25, reuse(reusable?.lexical)).serialize());
+  const contexts = contextTexts(chunks, byId, sameBm25 ? reusedFrom : null);
+  writeFileAtomic(join(dir, 'bm25-context.json'), LexicalIndex.create(contexts, config.retrieval.bm25, reuse(reusable?.contextLexical)).serialize());
   await vectors.save(join(dir, 'vectors.hnsw'));
   const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, { bytes: statSync(join(dir, name)).size, sha256: sha256File(join(dir, name)) }]));
   const counts = { documents: documents.length, chunks: chunks.length, vectorLabels: vectors.labelCount };
@@ -192,15 +197,14 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
 }
 
 /**
- * The previous index's chunks of this document when they can be kept as they are: same text, same
- * title (it is embedded with the passage) and the same passages. Null when it must be embedded.
+ * The previous index's chunks of this document when they can be kept as they are: same text and
+ * same title (it is embedded with the passage); chunking is deterministic for the same settings,
+ * which an update has. Null when the document must be chunked and embedded.
  */
-function reusableChunks(previous: ArchiveIndex, doc: SourceDocument, fresh: Array<Pick<Chunk, 'start' | 'end'>>, config: Config): Chunk[] | null {
+function reusableChunks(previous: ArchiveIndex, doc: SourceDocument, config: Config): Chunk[] | null {
   const before = previous.documentsBySource.get(doc.source);
   if (!before || before.text !== doc.text || (config.embedding.titleInPassage && before.title !== doc.title)) return null;
-  const old = previous.chunksByDoc.get(before.id) ?? [];
-  const same = old.length === fresh.length && old.every((c, i) => c.start === fresh[i].start && c.end === fresh[i].end);
-  return same ? old : null;
+  return previous.chunksByDoc.get(before.id) ?? null;
 }
 
 /** Files added, changed and removed between two fingerprints (the catalog counts as a file). */
@@ -217,9 +221,10 @@ function passageText(chunk: Chunk, doc: SourceDocument, config: Config): string 
   return config.embedding.titleInPassage && !chunk.text.startsWith(doc.title) ? `${doc.title}. ${chunk.text}` : chunk.text;
 }
 
-/** Each passage with the passages before and after it in its document (an abstract of three passages is whole). */
-function contextTexts(chunks: Chunk[], documents: Map<string, SourceDocument>): string[] {
+/** Each passage with the passages before and after it in its document (an abstract of three passages is whole); empty where `skip` says its terms are reused. */
+function contextTexts(chunks: Chunk[], documents: Map<string, SourceDocument>, skip: Array<number | null> | null): string[] {
   return chunks.map((chunk, i) => {
+    if (skip?.[i] != null) return '';
     const before = chunks[i - 1]?.docId === chunk.docId ? chunks[i - 1].start : chunk.start;
     const after = chunks[i + 1]?.docId === chunk.docId ? chunks[i + 1].end : chunk.end;
     return documents.get(chunk.docId)!.text.slice(before, after);

@@ -31,14 +31,27 @@ export class LexicalIndex {
     return new LexicalIndex(params, Float32Array.from(lengths), postings, lengths.length ? total / lengths.length : 0);
   }
 
-  static create(texts: string[], params: Bm25Parameters): LexicalIndex {
+  /**
+   * BM25 over the texts. With `reuse`, a text whose label maps to one of `reuse.from` takes that
+   * label's terms as they are (an incremental update re-reads only what changed; its text is unused).
+   */
+  static create(texts: string[], params: Bm25Parameters, reuse?: { from: LexicalIndex; labels: Array<number | null> }): LexicalIndex {
+    const previous = reuse ? reuse.from.termsByLabel() : null;
     const lengths: number[] = [];
     const building = new Map<string, { labels: number[]; tfs: number[] }>();
     texts.forEach((text, label) => {
-      const terms = lexicalTerms(text);
-      lengths.push(terms.length);
-      const counts = new Map<string, number>();
-      for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
+      const from = reuse?.labels[label] ?? null;
+      let counts: Array<[string, number]>;
+      if (from !== null && previous) {
+        counts = previous[from];
+        lengths.push(reuse!.from.lengths[from]);
+      } else {
+        const terms = lexicalTerms(text);
+        lengths.push(terms.length);
+        const tally = new Map<string, number>();
+        for (const t of terms) tally.set(t, (tally.get(t) ?? 0) + 1);
+        counts = [...tally];
+      }
       for (const [term, tf] of counts) {
         let list = building.get(term);
         if (!list) building.set(term, (list = { labels: [], tfs: [] }));
@@ -48,6 +61,13 @@ export class LexicalIndex {
     });
     const postings = new Map([...building].map(([term, p]) => [term, { labels: Int32Array.from(p.labels), tfs: Float32Array.from(p.tfs) }]));
     return LexicalIndex.from(params, lengths, postings);
+  }
+
+  /** Each label's terms with their counts: the postings turned inside out. */
+  private termsByLabel(): Array<Array<[string, number]>> {
+    const out: Array<Array<[string, number]>> = Array.from({ length: this.size }, () => []);
+    for (const [term, { labels, tfs }] of this.postings) for (let i = 0; i < labels.length; i++) out[labels[i]].push([term, tfs[i]]);
+    return out;
   }
 
   static load(json: string): LexicalIndex {

@@ -127,13 +127,23 @@ export interface CorpusReadResult {
   sources: Record<string, string>;
 }
 
+/** What the index being updated read last time: file hashes, and the documents by source. */
+export interface PreviousRead {
+  sources: Record<string, string>;
+  documents: Map<string, SourceDocument>;
+}
+
 /**
  * Reads, extracts (by format), cleans and describes every document of the corpus folder. A file
  * that cannot be read is skipped with its reason; metadata comes from the catalog, then the text's
- * own dateline and title, then what the format says (PDF info, HTML meta tags).
+ * own dateline and title, then what the format says (PDF info, HTML meta tags). Given what the
+ * index being updated read, files with unchanged bytes keep their documents without extraction.
  */
-export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAULT_READ_OPTIONS): Promise<CorpusReadResult> {
+export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAULT_READ_OPTIONS, previous?: PreviousRead): Promise<CorpusReadResult> {
   const { catalog, bytes: catalogBytes } = readCatalog(corpusDir);
+  const catalogHash = catalogBytes ? sha256(catalogBytes) : undefined;
+  // With the same catalog, a file with the same bytes would extract to the same document.
+  const unchanged = (source: string, hash: string) => previous && previous.sources[CATALOG_FILE] === catalogHash && previous.sources[source] === hash ? previous.documents.get(source) : undefined;
   const ids = new Set<string>();
   const documents: SourceDocument[] = [];
   const skipped: CorpusReadResult['skipped'] = [];
@@ -143,6 +153,11 @@ export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAU
     sources[file.source] = hash;
     if (!bytes) {
       skipped.push({ source: file.source, reason: problem! });
+      continue;
+    }
+    const known = unchanged(file.source, hash);
+    if (known) {
+      documents.push({ ...known, id: documentId(file.source, ids) });
       continue;
     }
     let extracted;
@@ -168,7 +183,7 @@ export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAU
   }
   const unknown = Object.keys(catalog.files).filter((source) => !documents.some((d) => d.source === source) && !skipped.some((s) => s.source === source));
   for (const source of unknown) skipped.push({ source: `${CATALOG_FILE}: ${source}`, reason: 'catalog entry names no file in the corpus' });
-  if (catalogBytes) sources[CATALOG_FILE] = sha256(catalogBytes);
+  if (catalogHash) sources[CATALOG_FILE] = catalogHash;
   return { documents, skipped, sources };
 }
 

@@ -1,0 +1,36 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigSchema, loadConfig, UserError } from '../src/config.js';
+import { tempDir } from './helpers.js';
+
+const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+
+describe('configuration', () => {
+  afterEach(() => {
+    delete process.env.ARCHIVE_CONFIG;
+    delete process.env.ARCHIVE_ADMIN_TOKEN;
+  });
+
+  it('accepts the example in the README as it is written', () => {
+    const example = README.match(/```json\n(\{\n {2}"embedding"[\s\S]*?)\n```/)![1];
+    const parsed = ConfigSchema.safeParse(JSON.parse(example));
+    expect(parsed.success).toBe(true);
+    // The example shows the defaults (null standing for "unset").
+    const normal = (v: unknown) => JSON.parse(JSON.stringify(v, (_key, value) => (value === null ? undefined : value)));
+    expect(normal(parsed.data)).toEqual(normal(ConfigSchema.parse({})));
+  });
+
+  it('names the field and the problem in a bad config file', () => {
+    const file = join(tempDir(), 'archive.config.json');
+    writeFileSync(file, JSON.stringify({ server: { adminToken: 'short', corsOrigins: ['not a url'] }, ingest: { maxFileMB: -1 } }));
+    process.env.ARCHIVE_CONFIG = file;
+    expect(() => loadConfig()).toThrowError(UserError);
+    expect(() => loadConfig()).toThrowError(/ingest\.maxFileMB: .*; server\.adminToken: must be at least 16 characters; server\.corsOrigins\.0: /);
+  });
+
+  it('takes the admin token from ARCHIVE_ADMIN_TOKEN', () => {
+    process.env.ARCHIVE_ADMIN_TOKEN = 'a-token-of-enough-length';
+    expect(loadConfig().server.adminToken).toBe('a-token-of-enough-length');
+  });
+});
