@@ -44,11 +44,11 @@ if (options.suite === 'seeds' || options.suite === 'all') {
   const rows: Record<string, unknown> = {};
   const unanswerable = questions.filter((q) => q.gold.length === 0).length;
   log(`\nSeeds: ${questions.length - unanswerable} answerable and ${unanswerable} unanswerable questions (index ${archive.index.manifest.id})`);
-  log(`${'ranking'.padEnd(40)} hit@1  hit@5  MRR@10 answer null-when-unanswerable time-hit@1`);
+  log(`${'ranking'.padEnd(40)} hit@1  hit@5  MRR@10 answer sentence null-when-unanswerable time-hit@1`);
   for (const [name, variant] of variants(archive)) {
     const result = await evaluateSeedQuestions(variant, questions);
     rows[name] = result;
-    log(`${name.padEnd(40)} ${fmt(result.hitAt1)}  ${fmt(result.hitAt5)}  ${fmt(result.mrrAt10)} ${fmt(result.answerAccuracy)}  ${fmt(result.unanswerableNull).padEnd(21)} ${fmt(result.timeHitAt1)}`);
+    log(`${name.padEnd(40)} ${fmt(result.hitAt1)}  ${fmt(result.hitAt5)}  ${fmt(result.mrrAt10)} ${fmt(result.answerAccuracy)}  ${fmt(result.sentenceAccuracy)}    ${fmt(result.unanswerableNull).padEnd(21)} ${fmt(result.timeHitAt1)}`);
   }
   (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows };
 }

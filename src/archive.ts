@@ -105,7 +105,7 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
       const hits = await retrieve({ index, embedder, reranker, sentences }, config, query, k, filters);
-      return { query, answer: extractAnswer(query, hits, config), results: hits, index: index.manifest.id };
+      return { query, answer: extractAnswer(hits, config), results: hits, index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),
     documents: () => sorted,

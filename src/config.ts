@@ -78,7 +78,7 @@ export const ConfigSchema = z.object({
   answer: z
     .object({
       /** Answers scoring below this are withheld (answer: null). */
-      minScore: z.number().min(0).max(1).default(0.55),
+      minScore: z.number().min(0).max(1).default(0.45),
       passagesConsidered: z.number().int().min(1).max(20).default(3),
     })
     .prefault({}),

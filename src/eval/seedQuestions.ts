@@ -43,6 +43,8 @@ export interface SeedEvaluation {
   mrrAt10: number;
   /** Share of answerable questions whose extractive answer overlaps the gold text. */
   answerAccuracy: number;
+  /** Of the questions whose answering passage is in the top 10, how often its highlighted sentence is the answer. */
+  sentenceAccuracy: number;
   /** Share of unanswerable questions answered with null. */
   unanswerableNull: number;
   unanswerable: number;
@@ -56,10 +58,13 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
   const unanswerable = questions.filter((q) => q.gold.length === 0);
   const ranks = new Map<string, number | null>();
   let answered = 0;
+  let highlighted = 0;
   for (const q of answerable) {
     const response = await archive.search(q.question, { k: 10 });
     const index = response.results.findIndex((r) => answers(archive, q, r));
     ranks.set(q.id, index >= 0 ? index + 1 : null);
+    const found = response.results[index];
+    if (found && answers(archive, q, { ...found.sentence, docId: found.docId, source: found.source })) highlighted++;
     if (response.answer && answers(archive, q, response.answer.citation)) answered++;
   }
   let nulls = 0;
@@ -72,6 +77,7 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     hitAt5: share(answerable, (r) => r !== null && r <= 5),
     mrrAt10: answerable.reduce((sum, q) => sum + (ranks.get(q.id) ? 1 / ranks.get(q.id)! : 0), 0) / answerable.length,
     answerAccuracy: answered / answerable.length,
+    sentenceAccuracy: ranks.size ? highlighted / [...ranks.values()].filter((r) => r !== null).length : 0,
     unanswerableNull: unanswerable.length ? nulls / unanswerable.length : 0,
     unanswerable: unanswerable.length,
     timeHitAt1: share(time, (r) => r === 1),

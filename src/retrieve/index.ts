@@ -7,7 +7,7 @@ import type { Chunk, SearchFilters, SearchHit, SourceDocument } from '../types.j
 import { overlap, shingles } from './duplicates.js';
 import { fuseScores, standardize } from './fuse.js';
 import type { Reranker } from './rerank.js';
-import { SentenceCache } from './sentences.js';
+import { answerShape, SentenceCache } from './sentences.js';
 import { timeFit, timeSignal } from './time.js';
 
 export { fuseScores, standardize } from './fuse.js';
@@ -133,7 +133,8 @@ export async function retrieve(models: RetrievalModels, config: Config, query: s
   const { passages, queryVector } = await rankPassages(models, config, query, k, filters);
   const termWeights = new Map(questionTerms(query).map((term) => [term, index.lexical.idf(term)]));
   const totalWeight = [...termWeights.values()].reduce((a, b) => a + b, 0);
-  // Best sentence of each kept passage: its own similarity to the query plus idf-weighted term coverage.
+  // Best sentence of each kept passage: its own similarity to the query, idf-weighted term coverage, and its fit to the question's type.
+  const shape = answerShape(query);
   const passageSentences = await sentences.of(passages.map((p) => p.chunk));
   sentences.trim();
   // A sentence already shown as the best of a higher passage (the overlap between chunks) is not shown again.
@@ -141,7 +142,7 @@ export async function retrieve(models: RetrievalModels, config: Config, query: s
   return passages.map(({ chunk, document: d, score, dense, bm25 }, n) => {
     const { spans, vectors, terms } = passageSentences[n];
     const ranked = spans
-      .map((span, i) => ({ ...span, score: 0.5 * dot(queryVector, vectors[i]) + 0.5 * termCoverage(termWeights, totalWeight, terms[i]) }))
+      .map((span, i) => ({ ...span, score: 0.5 * dot(queryVector, vectors[i]) + 0.5 * termCoverage(termWeights, totalWeight, terms[i]) + shape(span.text) }))
       .sort((a, b) => b.score - a.score);
     const best = ranked.find((s) => !shown.has(`${d.id}:${s.start}`)) ?? ranked[0];
     shown.add(`${d.id}:${best.start}`);

@@ -3,6 +3,27 @@ import type { Embedder } from '../embed/index.js';
 import { lexicalTerms } from '../text/tokens.js';
 import type { Chunk } from '../types.js';
 
+/** Cues that a sentence carries the kind of fact a question asks for (a cause for "why", a date for "when"...). */
+const QUESTION_CUES: Array<{ question: RegExp; sentence: RegExp }> = [
+  { question: /^\s*why\b|\breason/i, sentence: /\b(because|due to|as a result|after|since|so that|reasons?|refused|turned down|rejected|stalled|failed|led to|owing to)\b/i },
+  { question: /^\s*when\b|\bwhat (year|date)\b/i, sentence: /\b(1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|october|november|december|spring|summer|autumn|winter)\b/i },
+  { question: /^\s*(how many|how much)\b/i, sentence: /\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|hundred|thousand|million|billion)\b/i },
+  { question: /^\s*who\b/i, sentence: /\b[A-Z][a-z]+ [A-Z][a-z]+\b|\b(council|leader|minister|secretary|mayor|chancellor|government)\b/ },
+];
+
+/** Fewer words than this is a dateline, a caption or a heading, not an answer. */
+const MIN_ANSWER_WORDS = 5;
+
+/**
+ * How much a sentence's form suits the question, added to its match: a lift when it carries what
+ * the question type asks for, a penalty when it is too short to say anything (a dateline that
+ * matches "2013" is not what happened in 2013).
+ */
+export function answerShape(question: string): (sentence: string) => number {
+  const cue = QUESTION_CUES.find((c) => c.question.test(question));
+  return (sentence) => (cue?.sentence.test(sentence) ? 0.1 : 0) - (sentence.split(/\s+/).filter(Boolean).length < MIN_ANSWER_WORDS ? 0.2 : 0);
+}
+
 /** A passage's sentences as the answer step scores them: offsets, text, vector and lexical terms. */
 export interface PassageSentences {
   spans: Array<{ start: number; end: number; text: string }>;
