@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareArchive } from '../src/archive.js';
+import { openArchive, prepareArchive } from '../src/archive.js';
+import { buildIndex } from '../src/index/index.js';
 import { loadConfig, type ConfigInput } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { copyOfSeeds, tempDir } from './helpers.js';
@@ -63,6 +64,25 @@ describe('POST /api/reindex', () => {
     expect(after.index).not.toBe(before.index);
     const found = await (await fetch(`${base}/api/search?q=ferry%20subsidy%20Isle%20of%20Wight&k=1`)).json();
     expect(found.results[0].source).toBe('ferry.md');
+  });
+});
+
+describe('POST /api/reindex after another process rebuilt the index', () => {
+  it('updates from the index on disk, not from the one it had loaded', async () => {
+    const { base, config, server } = await serveSeeds({ adminToken: TOKEN });
+    // An update elsewhere (the CLI) replaces the generation the server loaded: a removed document's
+    // labels deleted and an added one's appended, so the graph's labels no longer match the server's.
+    rmSync(join(config.corpusDir, '000_2f8a857afa737480.txt'));
+    writeFileSync(join(config.corpusDir, 'note.md'), '# A note\n\nPortsmouth and Southampton share a port economy and a ferry link.');
+    await buildIndex(config, server.archive().embedder);
+    writeFileSync(join(config.corpusDir, 'ferry.md'), '# Ferry subsidy\n\nThe county agreed a ferry subsidy for the Isle of Wight in 2024 after long talks.');
+    const res = await reindex(base, `Bearer ${TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ embedded: 1, changes: { added: ['ferry.md'], changed: [], removed: [] } });
+    const found = await (await fetch(`${base}/api/search?q=ferry%20subsidy%20Isle%20of%20Wight&k=1`)).json();
+    expect(found.results[0].source).toBe('ferry.md');
+    const fresh = await openArchive(config, server.archive().embedder);
+    expect((await fresh.search('why did the 2016 bid fail')).results).toEqual((await server.archive().search('why did the 2016 bid fail')).results);
   });
 });
 

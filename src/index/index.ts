@@ -29,6 +29,8 @@ export interface ArchiveIndex {
   documentsBySource: Map<string, SourceDocument>;
   /** Each document's chunks, in order. */
   chunksByDoc: Map<string, Chunk[]>;
+  /** The generation folder it was loaded from (an update reads its HNSW file). */
+  generation: string;
 }
 
 export interface BuildProgress {
@@ -88,7 +90,7 @@ const MAX_DELETED_SHARE = 0.3;
 export interface BuildOptions {
   onProgress?: BuildProgress;
   /** The live index when the caller has it loaded (a running server); otherwise it is read from indexDir. */
-  previous?: ArchiveIndex | null;
+  previous?: ArchiveIndex;
   /** Re-embed everything even when the live index could be updated. */
   full?: boolean;
 }
@@ -121,7 +123,9 @@ async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
  */
 export async function buildIndex(config: Config, embedder: Embedder, options: BuildOptions = {}): Promise<BuildReport> {
   const started = Date.now();
-  const previous = options.previous !== undefined ? options.previous : await readPreviousIndex(config);
+  // A loaded index is used only while its folder is still there (another build may have replaced it).
+  const loaded = options.previous && existsSync(join(config.indexDir, options.previous.generation)) ? options.previous : undefined;
+  const previous = loaded ?? (await readPreviousIndex(config));
   // A file whose bytes (and the catalog) are unchanged keeps its extracted text, unless a full rebuild was asked for.
   const { documents, skipped, sources } = await readCorpus(config.corpusDir, readOptions(config), previous && !options.full ? { sources: previous.manifest.sources, documents: previous.documentsBySource } : undefined);
   const inputs = manifestInputs(config, embedder.info, sources);
@@ -157,7 +161,7 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
   });
   let vectors: VectorStore;
   if (reusable) {
-    vectors = await VectorStore.update(join(config.indexDir, liveGeneration(config.indexDir)!, 'vectors.hnsw'), reusable.vectors, chunkVectors);
+    vectors = await VectorStore.update(join(config.indexDir, reusable.generation, 'vectors.hnsw'), reusable.vectors, chunkVectors);
     if (vectors.deletedShare > MAX_DELETED_SHARE) vectors = VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
   } else {
     vectors = VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
@@ -284,7 +288,8 @@ export async function indexStaleness(config: Config, model: Embedder['info']): P
 export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const manifest = readManifest(indexDir);
   if (!manifest) throw new UserError(`No index at ${indexDir}. Build one with: npm run build-index`, 'index_missing');
-  const dir = join(indexDir, liveGeneration(indexDir)!);
+  const generation = liveGeneration(indexDir)!;
+  const dir = join(indexDir, generation);
   for (const name of ARTIFACTS) {
     const expected = manifest.artifacts[name];
     const file = join(dir, name);
@@ -307,5 +312,5 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const lexical = LexicalIndex.load(readFileSync(join(dir, 'bm25.json'), 'utf8'));
   const contextLexical = LexicalIndex.load(readFileSync(join(dir, 'bm25-context.json'), 'utf8'));
   const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, stored.chunks.map((c) => c[3]), manifest.counts.vectorLabels);
-  return { manifest, documents, chunks, vectors, lexical, contextLexical, documentsBySource: new Map(stored.documents.map((d) => [d.source, d])), chunksByDoc };
+  return { manifest, documents, chunks, vectors, lexical, contextLexical, documentsBySource: new Map(stored.documents.map((d) => [d.source, d])), chunksByDoc, generation };
 }
