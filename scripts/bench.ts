@@ -14,7 +14,7 @@ import { ensureEmbedder, openArchive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
 import { buildBuiltinModel } from '../src/embed/index.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
-import { locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
+import { locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
 import { buildIndex } from '../src/index/index.js';
 import { readCorpus, readOptions } from '../src/ingest/index.js';
 import { createApp } from '../src/serve/app.js';
@@ -42,10 +42,10 @@ if (options.suite === 'scifact') {
     log('SciFact not found (set SCIFACT_DIR or place it at ../shared/bench/scifact); nothing measured.');
     process.exit(0);
   }
-  const corpusDir = join(ROOT, 'reports', 'scifact', 'corpus');
-  materializeScifactCorpus(bench, corpusDir);
-  sourceCorpus = corpusDir;
-  config = loadConfig({ indexDir: join(scratch, 'index'), embedding: { modelsDir: join(ROOT, 'reports', 'scifact', 'models') } });
+  const { settings } = scifactSettings(ROOT, bench);
+  sourceCorpus = settings.corpusDir;
+  // The eval's model (trained on SciFact) is reused; the index is built here, to be timed.
+  config = loadConfig({ indexDir: join(scratch, 'index'), embedding: settings.embedding });
   questions = readScifactQueries(bench, 'test').map((q) => q.text);
 }
 // A copy the incremental measurements may change.

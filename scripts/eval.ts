@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import type { Archive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
 import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuestions.js';
-import { evaluateRanking, locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
+import { evaluateRanking, locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
 import { prepareWithProgress, progressBar } from '../src/cli/progress.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -58,10 +58,9 @@ if (options.suite === 'scifact' || options.suite === 'all') {
   if (!bench) {
     log('\nSciFact: skipped, no benchmark found (set SCIFACT_DIR or place it at ../shared/bench/scifact).');
   } else {
-    const corpusDir = join(REPORTS, 'scifact', 'corpus');
-    const documents = materializeScifactCorpus(bench, corpusDir);
+    const { settings, documents } = scifactSettings(ROOT, bench);
     const started = Date.now();
-    const archive = await prepareWithProgress(loadConfig({ corpusDir, indexDir: join(REPORTS, 'scifact', 'index'), embedding: { modelsDir: join(REPORTS, 'scifact', 'models') } }));
+    const archive = await prepareWithProgress(loadConfig(settings));
     const queries = readScifactQueries(bench, options.split);
     log(`\nSciFact ${options.split}: ${queries.length} queries over ${documents} abstracts (${archive.index.chunks.length} passages, index ${archive.index.manifest.id}, ready in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
     const rows: Record<string, unknown> = {};

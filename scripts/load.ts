@@ -15,7 +15,7 @@ import autocannon from 'autocannon';
 import { Command, Option } from 'commander';
 import type { ConfigInput } from '../src/config.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
-import { locateScifact, materializeScifactCorpus, readScifactQueries } from '../src/eval/scifact.js';
+import { locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
 
 const positive = (v: string) => {
   const n = Number(v);
@@ -44,9 +44,7 @@ if (options.suite === 'scifact' && !bench) {
 let settings: ConfigInput;
 let queries: string[];
 if (bench) {
-  const corpusDir = join(REPORTS, 'scifact', 'corpus');
-  materializeScifactCorpus(bench, corpusDir);
-  settings = { corpusDir, indexDir: join(REPORTS, 'scifact', 'index'), embedding: { modelsDir: join(REPORTS, 'scifact', 'models') } };
+  settings = scifactSettings(ROOT, bench).settings;
   queries = [...readScifactQueries(bench, 'test'), ...readScifactQueries(bench, 'train')].map((q) => q.text);
 } else {
   settings = { indexDir: join(REPORTS, 'seeds', 'index') };

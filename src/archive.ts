@@ -18,6 +18,8 @@ export interface Archive {
   documents(): SourceDocument[];
   /** The same index and models searched with other settings (e.g. BM25 alone, for evaluation). */
   withConfig(config: Config): Archive;
+  /** The same settings and models over another index (one just rebuilt). */
+  withIndex(index: ArchiveIndex): Archive;
 }
 
 export interface PrepareHooks {
@@ -46,10 +48,11 @@ export async function ensureEmbedder(config: Config, hooks: PrepareHooks): Promi
  */
 export async function prepareArchive(config: Config, hooks: PrepareHooks): Promise<Archive> {
   const embedder = await ensureEmbedder(config, hooks);
+  const rebuilt = async () => createArchive(config, (await rebuild(config, embedder, hooks)).index, embedder, await loadReranker(config));
   const status = await indexStaleness(config, embedder.info);
   if (!status || status.reasons.length > 0) {
     hooks.log(status ? `The index is out of date: ${status.reasons.join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
-    await rebuild(config, embedder, hooks);
+    return rebuilt();
   }
   try {
     return await openArchive(config, embedder);
@@ -57,8 +60,7 @@ export async function prepareArchive(config: Config, hooks: PrepareHooks): Promi
     // A damaged artifact is found only when loading; the corpus is the source of truth, so rebuild from it.
     if (!(e instanceof IndexDamagedError)) throw e;
     hooks.log(`${e.problem}. Rebuilding...`);
-    await rebuild(config, embedder, hooks);
-    return openArchive(config, embedder);
+    return rebuilt();
   }
 }
 
@@ -79,8 +81,14 @@ export async function rebuild(config: Config, embedder: Embedder, hooks: Prepare
   return report;
 }
 
+/** What a build did, as the CLI prints it and POST /api/reindex answers it. */
+export function buildSummary(report: BuildReport) {
+  const { manifest, changes, embedded, fullRebuild, skipped, ms } = report;
+  return { index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, embedded, fullRebuild, changes, skipped, ms };
+}
+
 /** Opens the live index as it is, without checking it against the corpus (the CLI's search and batch). */
-export async function openArchive(config: Config, embedder?: Embedder, reranker?: Reranker | null): Promise<Archive> {
+export async function openArchive(config: Config, embedder?: Embedder): Promise<Archive> {
   const model = embedder ?? (await loadEmbedder(config));
   const index = await openIndex(config.indexDir);
   if (index.manifest.model.checksum !== model.info.checksum || index.manifest.model.dim !== model.info.dim) {
@@ -89,7 +97,7 @@ export async function openArchive(config: Config, embedder?: Embedder, reranker?
       'index_model_mismatch',
     );
   }
-  return createArchive(config, index, model, reranker !== undefined ? reranker : await loadReranker(config));
+  return createArchive(config, index, model, await loadReranker(config));
 }
 
 function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder)): Archive {
@@ -110,5 +118,6 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
     document: (id) => index.documents.get(id),
     documents: () => sorted,
     withConfig: (other) => createArchive(other, index, embedder, reranker, sentences),
+    withIndex: (other) => createArchive(config, other, embedder, reranker),
   };
 }

@@ -20,8 +20,9 @@ const generation = (indexDir: string) => readFileSync(join(indexDir, 'CURRENT'),
 
 describe('the index on disk', () => {
   it('survives a save and load: the reloaded index answers exactly as before', async () => {
-    const { config, embedder } = await freshIndex();
-    const first = await openArchive(config, embedder);
+    const { config, embedder, report } = await freshIndex();
+    // The index as the build left it in memory, against the same index read back from disk.
+    const first = (await openArchive(config, embedder)).withIndex(report.index);
     const before = await Promise.all(QUESTIONS.map((q) => first.search(q, { k: 5 })));
     const reloaded = await openArchive(loadConfig({ corpusDir: config.corpusDir, indexDir: config.indexDir }));
     const after = await Promise.all(QUESTIONS.map((q) => reloaded.search(q, { k: 5 })));

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { ensureEmbedder, openArchive, rebuild } from '../archive.js';
+import { buildSummary, ensureEmbedder, openArchive, rebuild } from '../archive.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import { buildBuiltinModel } from '../embed/index.js';
 import { readCorpus, readOptions } from '../ingest/index.js';
@@ -62,8 +62,7 @@ withPaths(program.command('build-index'))
     const embedder = await ensureEmbedder(config, hooks);
     log(`Building the index at ${config.indexDir} from ${config.corpusDir}...`);
     const report = await rebuild(config, embedder, hooks).finally(() => hooks.done());
-    const { manifest, changes, embedded, fullRebuild, skipped, ms } = report;
-    process.stdout.write(`${JSON.stringify({ index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, embedded, fullRebuild, changes, skipped, ms })}\n`);
+    process.stdout.write(`${JSON.stringify(buildSummary(report))}\n`);
   });
 
 program

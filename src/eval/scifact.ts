@@ -15,8 +15,8 @@ export function locateScifact(root: string): string | null {
 const CorpusLine = z.object({ _id: z.string(), title: z.string(), text: z.string() });
 const QueryLine = z.object({ _id: z.string(), text: z.string() });
 
-const readJsonl = <T>(file: string, schema: z.ZodType<T>): T[] =>
-  readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => schema.parse(JSON.parse(l)));
+const parseJsonl = <T>(text: string, schema: z.ZodType<T>): T[] => text.split('\n').filter((l) => l.trim()).map((l) => schema.parse(JSON.parse(l)));
+const readJsonl = <T>(file: string, schema: z.ZodType<T>): T[] => parseJsonl(readFileSync(file, 'utf8'), schema);
 
 /**
  * Writes SciFact as an ordinary corpus folder (one .txt per abstract, title as its first line, and
@@ -24,10 +24,10 @@ const readJsonl = <T>(file: string, schema: z.ZodType<T>): T[] =>
  * Skips the work when the folder already matches corpus.jsonl.
  */
 export function materializeScifactCorpus(benchDir: string, corpusDir: string): number {
-  const source = readFileSync(join(benchDir, 'corpus.jsonl'));
+  const source = readFileSync(join(benchDir, 'corpus.jsonl'), 'utf8');
   const stamp = createHash('sha256').update(source).digest('hex');
   const stampFile = join(corpusDir, '.source-sha256');
-  const docs = readJsonl(join(benchDir, 'corpus.jsonl'), CorpusLine);
+  const docs = parseJsonl(source, CorpusLine);
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return docs.length;
   rmSync(corpusDir, { recursive: true, force: true });
   mkdirSync(corpusDir, { recursive: true });
@@ -39,6 +39,17 @@ export function materializeScifactCorpus(benchDir: string, corpusDir: string): n
   writeFileSync(join(corpusDir, 'catalog.json'), JSON.stringify({ files: catalog }));
   writeFileSync(stampFile, stamp);
   return docs.length;
+}
+
+/**
+ * SciFact as the scripts run it: the corpus written under reports/scifact/corpus, its own model
+ * (trained on that corpus) and index beside it. Returns the settings and the number of abstracts.
+ */
+export function scifactSettings(root: string, benchDir: string): { settings: { corpusDir: string; indexDir: string; embedding: { modelsDir: string } }; documents: number } {
+  const dir = join(root, 'reports', 'scifact');
+  const corpusDir = join(dir, 'corpus');
+  const documents = materializeScifactCorpus(benchDir, corpusDir);
+  return { settings: { corpusDir, indexDir: join(dir, 'index'), embedding: { modelsDir: join(dir, 'models') } }, documents };
 }
 
 export interface ScifactQuery {

@@ -58,12 +58,14 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
   const unanswerable = questions.filter((q) => q.gold.length === 0);
   const ranks = new Map<string, number | null>();
   let answered = 0;
+  let located = 0;
   let highlighted = 0;
   for (const q of answerable) {
     const response = await archive.search(q.question, { k: 10 });
     const index = response.results.findIndex((r) => answers(archive, q, r));
     ranks.set(q.id, index >= 0 ? index + 1 : null);
     const found = response.results[index];
+    if (found) located++;
     if (found && answers(archive, q, { ...found.sentence, docId: found.docId, source: found.source })) highlighted++;
     if (response.answer && answers(archive, q, response.answer.citation)) answered++;
   }
@@ -77,7 +79,7 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     hitAt5: share(answerable, (r) => r !== null && r <= 5),
     mrrAt10: answerable.reduce((sum, q) => sum + (ranks.get(q.id) ? 1 / ranks.get(q.id)! : 0), 0) / answerable.length,
     answerAccuracy: answered / answerable.length,
-    sentenceAccuracy: ranks.size ? highlighted / [...ranks.values()].filter((r) => r !== null).length : 0,
+    sentenceAccuracy: located ? highlighted / located : 0,
     unanswerableNull: unanswerable.length ? nulls / unanswerable.length : 0,
     unanswerable: unanswerable.length,
     timeHitAt1: share(time, (r) => r === 1),

@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
-import { extensionOf, fingerprintCorpus, readCorpus, readOptions } from '../ingest/index.js';
+import { extensionOf, fingerprintCorpus, readCorpus, readOptions, sha256 } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { LexicalIndex } from './lexicalIndex.js';
-import { ARTIFACTS, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type Manifest, type ManifestInputs } from './manifest.js';
+import { ARTIFACTS, fileChanges, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type FileChanges, type Manifest, type ManifestInputs } from './manifest.js';
 import { writeFileAtomic } from './storage.js';
 import { VectorStore, type ChunkVector } from './vectorStore.js';
 
-export { listFiles, type Manifest } from './manifest.js';
+export { listFiles, type FileChanges, type Manifest } from './manifest.js';
 export { VectorStore } from './vectorStore.js';
 export { LexicalIndex } from './lexicalIndex.js';
 
@@ -37,14 +36,10 @@ export interface BuildProgress {
   (stage: 'embed', done: number, total: number): void;
 }
 
-export interface FileChanges {
-  added: string[];
-  changed: string[];
-  removed: string[];
-}
-
 export interface BuildReport {
   manifest: Manifest;
+  /** The index just built, loaded as openIndex would load it (no need to read it back). */
+  index: ArchiveIndex;
   skipped: Array<{ source: string; reason: string }>;
   /** Documents indexed per file extension (".pdf": 3), for the build's summary. */
   formats: Record<string, number>;
@@ -81,8 +76,6 @@ export function manifestInputs(config: Config, model: Embedder['info'], sources:
     sources,
   };
 }
-
-const sha256File = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** Past this share of deleted passages in the graph, an update rebuilds the graph (from stored vectors, not by re-embedding). */
 const MAX_DELETED_SHARE = 0.3;
@@ -159,13 +152,12 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
     const from = reusedFrom[i];
     return from === null ? { label: null, vector: embedded.get(c.id)! } : { label: reusable!.vectors.labels[from], vector: reusable!.vectors.vector(from) };
   });
-  let vectors: VectorStore;
-  if (reusable) {
-    vectors = await VectorStore.update(join(config.indexDir, reusable.generation, 'vectors.hnsw'), reusable.vectors, chunkVectors);
-    if (vectors.deletedShare > MAX_DELETED_SHARE) vectors = VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
-  } else {
-    vectors = VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
-  }
+  // Past MAX_DELETED_SHARE of deleted passages the graph is rebuilt from the vectors rather than updated.
+  const graphLabels = reusable ? reusable.vectors.labelCount + toEmbed.length : 0;
+  const updateGraph = reusable !== null && 1 - chunks.length / graphLabels <= MAX_DELETED_SHARE;
+  const vectors = updateGraph
+    ? await VectorStore.update(join(config.indexDir, reusable.generation, 'vectors.hnsw'), reusable.vectors, chunkVectors)
+    : VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
 
   const id = manifestId(inputs);
   mkdirSync(config.indexDir, { recursive: true });
@@ -177,11 +169,17 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
   // Unchanged passages keep their terms; so do their contexts (their neighbours are in the same, unchanged document).
   const sameBm25 = reusable !== null && JSON.stringify(reusable.manifest.lexical) === JSON.stringify(inputs.lexical);
   const reuse = (from: LexicalIndex | undefined) => (sameBm25 && from ? { from, labels: reusedFrom } : undefined);
-  writeFileAtomic(join(dir, 'bm25.json'), LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25, reuse(reusable?.lexical)).serialize());
-  const contexts = contextTexts(chunks, byId, sameBm25 ? reusedFrom : null);
-  writeFileAtomic(join(dir, 'bm25-context.json'), LexicalIndex.create(contexts, config.retrieval.bm25, reuse(reusable?.contextLexical)).serialize());
+  const lexical = LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25, reuse(reusable?.lexical));
+  const contextLexical = LexicalIndex.create(contextTexts(chunks, byId, sameBm25 ? reusedFrom : null), config.retrieval.bm25, reuse(reusable?.contextLexical));
+  writeFileAtomic(join(dir, 'bm25.json'), lexical.serialize());
+  writeFileAtomic(join(dir, 'bm25-context.json'), contextLexical.serialize());
   await vectors.save(join(dir, 'vectors.hnsw'));
-  const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, { bytes: statSync(join(dir, name)).size, sha256: sha256File(join(dir, name)) }]));
+  const artifacts = Object.fromEntries(
+    ARTIFACTS.map((name) => {
+      const bytes = readFileSync(join(dir, name));
+      return [name, { bytes: bytes.length, sha256: sha256(bytes) }];
+    }),
+  );
   const counts = { documents: documents.length, chunks: chunks.length, vectorLabels: vectors.labelCount };
   const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts, artifacts };
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
@@ -189,8 +187,10 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
   removeOtherGenerations(config.indexDir, generation);
   const formats: Record<string, number> = {};
   for (const d of documents) formats[extensionOf(d.source)] = (formats[extensionOf(d.source)] ?? 0) + 1;
+  const index: ArchiveIndex = { manifest, documents: byId, chunks, vectors, lexical, contextLexical, ...lookups(documents, chunks), generation };
   return {
     manifest,
+    index,
     skipped,
     formats: Object.fromEntries(Object.entries(formats).sort()),
     changes: fileChanges(previous?.manifest.sources ?? {}, sources),
@@ -209,15 +209,6 @@ function reusableChunks(previous: ArchiveIndex, doc: SourceDocument, config: Con
   const before = previous.documentsBySource.get(doc.source);
   if (!before || before.text !== doc.text || (config.embedding.titleInPassage && before.title !== doc.title)) return null;
   return previous.chunksByDoc.get(before.id) ?? null;
-}
-
-/** Files added, changed and removed between two fingerprints (the catalog counts as a file). */
-function fileChanges(before: Record<string, string>, after: Record<string, string>): FileChanges {
-  return {
-    added: Object.keys(after).filter((s) => !(s in before)),
-    changed: Object.keys(after).filter((s) => s in before && before[s] !== after[s]),
-    removed: Object.keys(before).filter((s) => !(s in after)),
-  };
 }
 
 /** What is embedded for a passage: its text, after its document's title when configured (and not already there). */
@@ -284,33 +275,47 @@ export async function indexStaleness(config: Config, model: Embedder['info']): P
   return { reasons: staleReasons(manifest, manifestInputs(config, model, await fingerprintCorpus(config.corpusDir, readOptions(config)))) };
 }
 
+/** The documents' and chunks' lookups an index keeps beside its lists. */
+function lookups(documents: SourceDocument[], chunks: Chunk[]): Pick<ArchiveIndex, 'documentsBySource' | 'chunksByDoc'> {
+  const chunksByDoc = new Map<string, Chunk[]>();
+  for (const c of chunks) {
+    const list = chunksByDoc.get(c.docId);
+    if (list) list.push(c);
+    else chunksByDoc.set(c.docId, [c]);
+  }
+  return { documentsBySource: new Map(documents.map((d) => [d.source, d])), chunksByDoc };
+}
+
 /** Loads the live index after checking every artifact against the manifest; refuses anything it does not vouch for. */
 export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const manifest = readManifest(indexDir);
   if (!manifest) throw new UserError(`No index at ${indexDir}. Build one with: npm run build-index`, 'index_missing');
   const generation = liveGeneration(indexDir)!;
   const dir = join(indexDir, generation);
+  // Each artifact is read once: checked against the manifest, then parsed from the same bytes.
+  const verified = new Map<string, Buffer>();
   for (const name of ARTIFACTS) {
     const expected = manifest.artifacts[name];
     const file = join(dir, name);
+    const bytes = expected && existsSync(file) ? readFileSync(file) : null;
     const problem = !expected
       ? 'is not listed in its manifest'
-      : !existsSync(file)
-      ? 'is missing'
-      : statSync(file).size !== expected.bytes
-        ? `has ${statSync(file).size} bytes, the manifest says ${expected.bytes}`
-        : sha256File(file) !== expected.sha256
-          ? 'does not match its checksum'
-          : null;
+      : !bytes
+        ? 'is missing'
+        : bytes.length !== expected.bytes
+          ? `has ${bytes.length} bytes, the manifest says ${expected.bytes}`
+          : sha256(bytes) !== expected.sha256
+            ? 'does not match its checksum'
+            : null;
     if (problem) throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${name} ${problem}`);
+    verified.set(name, bytes!);
   }
-  const stored = StoredDocumentsSchema.parse(JSON.parse(readFileSync(join(dir, 'documents.json'), 'utf8')));
+  const stored = StoredDocumentsSchema.parse(JSON.parse(verified.get('documents.json')!.toString('utf8')));
   const documents = new Map(stored.documents.map((d) => [d.id, d]));
   const chunks = stored.chunks.map(([docId, start, end], id) => ({ id, docId, start, end, text: documents.get(docId)!.text.slice(start, end) }));
-  const chunksByDoc = new Map<string, Chunk[]>();
-  for (const c of chunks) chunksByDoc.set(c.docId, [...(chunksByDoc.get(c.docId) ?? []), c]);
-  const lexical = LexicalIndex.load(readFileSync(join(dir, 'bm25.json'), 'utf8'));
-  const contextLexical = LexicalIndex.load(readFileSync(join(dir, 'bm25-context.json'), 'utf8'));
+  const lexical = LexicalIndex.load(verified.get('bm25.json')!.toString('utf8'));
+  const contextLexical = LexicalIndex.load(verified.get('bm25-context.json')!.toString('utf8'));
+  // hnswlib reads its graph from the file itself.
   const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, stored.chunks.map((c) => c[3]), manifest.counts.vectorLabels);
-  return { manifest, documents, chunks, vectors, lexical, contextLexical, documentsBySource: new Map(stored.documents.map((d) => [d.source, d])), chunksByDoc, generation };
+  return { manifest, documents, chunks, vectors, lexical, contextLexical, ...lookups(stored.documents, chunks), generation };
 }

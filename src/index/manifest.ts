@@ -35,6 +35,21 @@ export function manifestId(inputs: ManifestInputs): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
+export interface FileChanges {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+/** Files added, changed and removed between two fingerprints (the catalog counts as a file). */
+export function fileChanges(before: Record<string, string>, after: Record<string, string>): FileChanges {
+  return {
+    added: Object.keys(after).filter((s) => !(s in before)),
+    changed: Object.keys(after).filter((s) => s in before && before[s] !== after[s]),
+    removed: Object.keys(before).filter((s) => !(s in after)),
+  };
+}
+
 /** "a, b, c, d, e, and 7 more": file lists in messages stay readable for large corpora. */
 export const listFiles = (files: string[]) => files.slice(0, 5).join(', ') + (files.length > 5 ? `, and ${files.length - 5} more` : '');
 
@@ -47,9 +62,7 @@ export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): str
   if (built.model.titleInPassage !== wanted.model.titleInPassage) reasons.push('passage embedding settings changed');
   if (JSON.stringify(built.chunking) !== JSON.stringify(wanted.chunking)) reasons.push('chunking settings changed');
   if (JSON.stringify(built.lexical) !== JSON.stringify(wanted.lexical)) reasons.push('BM25 settings changed');
-  const added = Object.keys(wanted.sources).filter((s) => !(s in built.sources));
-  const removed = Object.keys(built.sources).filter((s) => !(s in wanted.sources));
-  const changed = Object.keys(wanted.sources).filter((s) => s in built.sources && built.sources[s] !== wanted.sources[s]);
+  const { added, changed, removed } = fileChanges(built.sources, wanted.sources);
   if (added.length) reasons.push(`${added.length} file(s) added: ${listFiles(added)}`);
   if (removed.length) reasons.push(`${removed.length} file(s) removed: ${listFiles(removed)}`);
   if (changed.length) reasons.push(`${changed.length} file(s) changed: ${listFiles(changed)}`);

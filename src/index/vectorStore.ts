@@ -35,11 +35,6 @@ export class VectorStore {
     return this.chunkOfLabel.length;
   }
 
-  /** Share of the graph's labels that are deleted passages. */
-  get deletedShare(): number {
-    return this.labelCount ? 1 - this.size / this.labelCount : 0;
-  }
-
   private static assemble(hnsw: InstanceType<typeof HierarchicalNSW>, dim: number, labels: Int32Array, labelCount: number, vectorOf: (chunk: number) => ArrayLike<number>): VectorStore {
     const chunkOfLabel = new Int32Array(labelCount).fill(-1);
     const flat = new Float32Array(labels.length * dim);

@@ -181,7 +181,7 @@ export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAU
       ...(extracted.pageStarts ? { pageStarts: extracted.pageStarts } : {}),
     });
   }
-  const unknown = Object.keys(catalog.files).filter((source) => !documents.some((d) => d.source === source) && !skipped.some((s) => s.source === source));
+  const unknown = Object.keys(catalog.files).filter((source) => !(source in sources));
   for (const source of unknown) skipped.push({ source: `${CATALOG_FILE}: ${source}`, reason: 'catalog entry names no file in the corpus' });
   if (catalogHash) sources[CATALOG_FILE] = catalogHash;
   return { documents, skipped, sources };

@@ -136,7 +136,6 @@ export async function retrieve(models: RetrievalModels, config: Config, query: s
   // Best sentence of each kept passage: its own similarity to the query, idf-weighted term coverage, and its fit to the question's type.
   const shape = answerShape(query);
   const passageSentences = await sentences.of(passages.map((p) => p.chunk));
-  sentences.trim();
   // A sentence already shown as the best of a higher passage (the overlap between chunks) is not shown again.
   const shown = new Set<string>();
   return passages.map(({ chunk, document: d, score, dense, bm25 }, n) => {

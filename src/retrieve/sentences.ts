@@ -55,20 +55,17 @@ export class SentenceCache {
         this.entries.set(c.id, { spans: spans[n], vectors: vectors.slice(cursor, (cursor += count)), terms: spans[n].map((s) => new Set(lexicalTerms(s.text))) });
       });
     }
-    return chunks.map((c) => {
+    const found = chunks.map((c) => {
       const entry = this.entries.get(c.id)!;
-      // Re-inserting marks it most recently used; the oldest entries are dropped past capacity.
+      // Re-inserting marks it most recently used, so the oldest entries are the ones dropped.
       this.entries.delete(c.id);
       this.entries.set(c.id, entry);
       return entry;
     });
-  }
-
-  /** Drops the least recently used passages beyond capacity (after a query has used its own). */
-  trim(): void {
     for (const id of this.entries.keys()) {
       if (this.entries.size <= this.capacity) break;
       this.entries.delete(id);
     }
+    return found;
   }
 }

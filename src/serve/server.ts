@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { openArchive, rebuild, type Archive } from '../archive.js';
+import { buildSummary, rebuild, type Archive } from '../archive.js';
 import { createApp } from './app.js';
 
 export interface RunningServer {
@@ -21,19 +21,8 @@ export async function startServer(initial: Archive, log: (message: string) => vo
   const reindex = async () => {
     const before = live;
     const report = await rebuild(before.config, before.embedder, { log, previous: before.index });
-    live = await openArchive(before.config, before.embedder, before.reranker);
-    const { manifest } = report;
-    return {
-      index: manifest.id,
-      previousIndex: before.index.manifest.id,
-      documents: manifest.counts.documents,
-      chunks: manifest.counts.chunks,
-      changes: report.changes,
-      embedded: report.embedded,
-      fullRebuild: report.fullRebuild,
-      skipped: report.skipped,
-      ms: report.ms,
-    };
+    live = before.withIndex(report.index);
+    return { ...buildSummary(report), previousIndex: before.index.manifest.id };
   };
   const app = createApp(() => live, { reindex });
   const { port, host } = initial.config.server;

@@ -8,8 +8,10 @@ function el(tag, props = {}, children = []) {
   return node;
 }
 
+const pageLabel = (c) => (c.page ? `p. ${c.page}` : null);
+
 function describe(c) {
-  return [c.title, c.date, c.source, c.page ? `p. ${c.page}` : null].filter(Boolean).join(' · ');
+  return [c.title, c.date, c.source, pageLabel(c)].filter(Boolean).join(' · ');
 }
 
 function viewLink(docId, start, end, label) {
@@ -52,7 +54,7 @@ async function search(q, doc) {
       $('results').append(
         el('li', { className: 'result' }, [
           el('h3', { textContent: hit.title }),
-          el('p', { className: 'meta', textContent: `${[hit.date, hit.source, hit.page ? `p. ${hit.page}` : null].filter(Boolean).join(' · ')} · characters ${hit.start}–${hit.end} · score ${hit.score.toFixed(2)}` }),
+          el('p', { className: 'meta', textContent: `${[hit.date, hit.source, pageLabel(hit)].filter(Boolean).join(' · ')} · characters ${hit.start}–${hit.end} · score ${hit.score.toFixed(2)}` }),
           passage(hit),
           viewLink(hit.docId, hit.start, hit.end, 'Open in document'),
         ]),
