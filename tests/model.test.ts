@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, UserError } from '../src/config.js';
 import { loadEmbedder, modelFolder } from '../src/embed/index.js';
 import { DEFAULT_BUILTIN_OPTIONS, trainStaticModel, writeModelFolder } from '../src/embed/builtinModel.js';
+import { chunkDocument, splitSentences } from '../src/chunk/index.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { SEEDS, tempDir } from './helpers.js';
 
@@ -87,3 +88,28 @@ describe('training a small model', () => {
     expect(embedder.info.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('contrastive fine-tuning on the corpus', () => {
+  it('makes a sentence find its own passage (among all the corpus\' passages) more often than the co-occurrence vectors alone', async () => {
+    const chunking = loadConfig().chunking;
+    // Each passage's sentences of 5 words or more; the question is one of them, the passage is the rest after the title.
+    const cases = documents.flatMap((doc) => chunkDocument(doc, chunking).flatMap((chunk) => {
+      const sentences = splitSentences(chunk.text).map((s) => chunk.text.slice(s.start, s.end)).filter((s) => s.split(/\s+/).length >= 5);
+      return sentences.length >= 2 ? [{ question: sentences[0], passage: `${doc.title}. ${sentences.slice(1).join(' ')}` }] : [];
+    }));
+    expect(cases.length).toBeGreaterThan(30);
+    const base = { ...DEFAULT_BUILTIN_OPTIONS, dim: 32, maxVocabulary: 5000 };
+    const accuracy = async (epochs: number) => {
+      const modelsDir = tempDir();
+      writeModelFolder(join(modelsDir, 'm'), await trainStaticModel(documents, { ...base, contrastive: { ...base.contrastive, epochs } }, () => {}, chunking), {});
+      const embedder = await loadEmbedder(loadConfig({ embedding: { modelsDir, model: 'm' } }));
+      const questions = await embedder.embed(cases.map((c) => c.question), 'query');
+      const passages = await embedder.embed(cases.map((c) => c.passage), 'passage');
+      const found = questions.filter((q, i) => passages.every((p, j) => j === i || dot(q, p) < dot(q, passages[i]))).length;
+      return found / cases.length;
+    };
+    const [before, after] = [await accuracy(0), await accuracy(10)];
+    expect(after).toBeGreaterThan(before + 0.05);
+  });
+});
+

@@ -9,7 +9,7 @@ const questions = readSeedQuestions(join(import.meta.dirname, 'fixtures', 'seed-
 // Floors a little under what the default settings measured on the 62 answerable questions (hit@1 0.645,
 // hit@5 0.919, MRR@10 0.756; answer right 0.581; highlighted sentence right 0.741; the 9 time questions
 // hit@1 0.667; 2 of 10 unanswerable answered with null), so a change that loses a few answers fails.
-const FLOORS = { hitAt1: 0.6, hitAt5: 0.87, mrrAt10: 0.72, answerAccuracy: 0.53, sentenceAccuracy: 0.69, timeHitAt1: 0.55, unanswerableNull: 0.1 };
+const FLOORS = { hitAt1: 0.62, hitAt5: 0.9, mrrAt10: 0.74, answerAccuracy: 0.53, sentenceAccuracy: 0.69, timeHitAt1: 0.55, unanswerableNull: 0.1 };
 
 let archive: Archive;
 let result: SeedEvaluation;

@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eng as englishStopWords } from 'stopword';
-import { splitSentences } from '../chunk/index.js';
+import { chunkDocument, splitSentences, type ChunkingOptions } from '../chunk/index.js';
+import { ConfigSchema } from '../config.js';
 import type { SourceDocument } from '../types.js';
 import { encodeStaticEmbeddingOnnx } from './onnxStaticModel.js';
+import { fineTuneOnPassages, type ContrastiveOptions, type TrainingPassage } from './train/contrastive.js';
 import { cooccurrence, ppmi, type Context } from './train/cooccurrence.js';
 import { embedSymmetric } from './train/svd.js';
 import { readWordNet } from './train/wordnet.js';
@@ -19,9 +21,19 @@ export interface BuiltinModelOptions {
   eigenPower: number;
   /** Weight of a corpus co-occurrence relative to a WordNet one. */
   corpusWeight: number;
+  /** Fine-tuning on the corpus' own passages after factorisation (train/contrastive.ts). */
+  contrastive: ContrastiveOptions;
 }
 
-export const DEFAULT_BUILTIN_OPTIONS: BuiltinModelOptions = { dim: 256, maxVocabulary: 80_000, window: 5, sifA: 1e-4, eigenPower: 0, corpusWeight: 1 };
+export const DEFAULT_BUILTIN_OPTIONS: BuiltinModelOptions = {
+  dim: 256,
+  maxVocabulary: 80_000,
+  window: 5,
+  sifA: 1e-4,
+  eigenPower: 0,
+  corpusWeight: 1,
+  contrastive: { epochs: 3, batchSize: 128, learningRate: 0.15, temperature: 0.05, seed: 7 },
+};
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 const STOP = new Set([...englishStopWords, 'a', 'an', 'the', 'of', 'to', 'in', 'on', 'is', 'it', 'or', 'as', 'at', 'be', 'by']);
@@ -79,9 +91,15 @@ export interface BuiltModel {
 /**
  * Trains static word vectors: PPMI over co-occurrence in WordNet entries (a synset's lemmas with its
  * gloss, and with the lemmas of related synsets) and in windows of the corpus text, factorised by a
- * randomized eigen-decomposition; each word vector is unit length times its SIF weight.
+ * randomized eigen-decomposition; each word vector is unit length times its SIF weight; then
+ * fine-tuned contrastively on the corpus' passages, cut as the index cuts them (`chunking`).
  */
-export async function trainStaticModel(documents: SourceDocument[], options: BuiltinModelOptions, log: (msg: string) => void = () => {}): Promise<BuiltModel> {
+export async function trainStaticModel(
+  documents: SourceDocument[],
+  options: BuiltinModelOptions,
+  log: (msg: string) => void = () => {},
+  chunking: ChunkingOptions = ConfigSchema.parse({}).chunking,
+): Promise<BuiltModel> {
   const t0 = Date.now();
   const synsets = readWordNet();
   const bags: Array<{ words: string[]; weight: number }> = [];
@@ -127,7 +145,18 @@ export async function trainStaticModel(documents: SourceDocument[], options: Bui
     const scale = norm > 0 ? options.sifA / (options.sifA + p) / Math.sqrt(norm) : 0;
     for (let c = 0; c < dim; c++) row[c] *= scale;
   });
-  return { vocabulary, vectors, dim, stats: { vocabulary: vocabulary.length, dim, pairs: matrix.values.length, synsets: synsets.size, corpusSentences: sentences.length } };
+
+  const t3 = Date.now();
+  const passages: TrainingPassage[] = documents.flatMap((doc) =>
+    chunkDocument(doc, chunking).map((chunk) => ({
+      title: toIds(bertWords(doc.title)),
+      // Sentences of a few words (datelines, captions) make poor questions and are left out.
+      sentences: splitSentences(chunk.text).map((s) => bertWords(chunk.text.slice(s.start, s.end))).filter((ws) => ws.length >= 5).map(toIds),
+    })),
+  );
+  fineTuneOnPassages(vectors, dim, passages, options.contrastive, log);
+  log(`fine-tuned on ${passages.length} passages (${Date.now() - t3} ms)`);
+  return { vocabulary, vectors, dim, stats: { vocabulary: vocabulary.length, dim, pairs: matrix.values.length, synsets: synsets.size, corpusSentences: sentences.length, passages: passages.length } };
 }
 
 /**

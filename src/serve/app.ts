@@ -88,6 +88,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
   // Searches run a few at a time, first come first served: interleaving many at once starved some
   // of them for seconds under load, while a queue keeps every wait near (queue length x query time).
   const queue = pLimit(server.concurrentSearches);
+  const timeLimitReached = () => new HTTPException(503, { message: `The request took longer than ${server.requestTimeoutMs} ms and was stopped; try fewer queries or a smaller k.` });
   // Each search first yields to the event loop: the model runs without returning to it, so without
   // this a drained queue would starve the sockets (new requests unread, for seconds under load).
   const search = (archive: Archive, q: string, options: Parameters<Archive['search']>[1]) =>
@@ -103,10 +104,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
 
   app.use('*', secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'"], objectSrc: ["'none'"], frameAncestors: ["'none'"] } }));
   if (server.corsOrigins.length) app.use('/api/*', cors({ origin: server.corsOrigins.includes('*') ? '*' : server.corsOrigins, allowMethods: ['GET', 'POST'] }));
-  app.use(
-    '/api/*',
-    timeout(server.requestTimeoutMs, () => new HTTPException(503, { message: `The request took longer than ${server.requestTimeoutMs} ms and was stopped; try fewer queries or a smaller k.` })),
-  );
+  app.use('/api/*', timeout(server.requestTimeoutMs, timeLimitReached));
   app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json(errorBody('body_too_large', `Request body must be at most ${MAX_BODY_BYTES} bytes.`), 413) }));
   app.use('/api/*', async (c, next) => {
     // Hono leaves undecodable escapes as literal text; say so instead of searching for "%FF".
@@ -145,7 +143,8 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
       // Each search yields to the event loop first (see `search`), so other requests and the time limit get in between.
       results.push({ id: item.id ?? null, ...(await search(archive, item.q, { k: v.k, filters: filters(v) })) });
       // Stop working once the time limit has answered for us.
-      if (Date.now() - started > server.requestTimeoutMs) throw new HTTPException(503, { message: 'time limit reached' });
+      // Whichever notices first (this check or the timer) answers, with the same message.
+      if (Date.now() - started > server.requestTimeoutMs) throw timeLimitReached();
     }
     return c.json({ index: archive.index.manifest.id, results }, 200);
   });
