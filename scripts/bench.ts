@@ -1,9 +1,10 @@
 /**
  * Speed figures, printed as a table (stderr) and JSON (stdout): model build time, index build time
- * and rate, search latency in process and over HTTP on loopback, peak memory.
+ * and rate, search latency in process and over HTTP on loopback (client in its own process), peak memory.
  * Usage: npm run --silent bench -- [--suite seeds|scifact] [--queries N] [--skip-model]
  * (scifact reads ../shared/bench/scifact or SCIFACT_DIR, and reuses the eval's model under reports/).
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,19 +93,38 @@ for (const q of queries) {
   inProcess.push(performance.now() - t);
 }
 
+/**
+ * Sequential GET /api/search requests timed by a client in its own process (as a user's browser or
+ * script would be), so building requests and parsing answers does not run on the server's thread.
+ */
+async function timeOverHttp(base: string, texts: string[]): Promise<number[]> {
+  const client = `
+    let input = '';
+    for await (const part of process.stdin) input += part;
+    const { base, texts } = JSON.parse(input);
+    await (await fetch(base + '/api/search?q=warm')).json();
+    const times = [];
+    for (const q of texts) {
+      const t = performance.now();
+      const res = await fetch(base + '/api/search?q=' + encodeURIComponent(q));
+      await res.json();
+      if (!res.ok) throw new Error('HTTP ' + res.status + ' for ' + q);
+      times.push(performance.now() - t);
+    }
+    process.stdout.write(JSON.stringify(times));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', client], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(JSON.stringify({ base, texts }));
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`the HTTP client exited with ${code}`);
+  return JSON.parse(output) as number[];
+}
+
 // A fresh archive for the HTTP run, so its sentence cache starts as cold as the in-process run's did.
 const server = serve({ fetch: createApp(await openArchive(config, embedder)).fetch, port: 0, hostname: '127.0.0.1' });
 await new Promise((resolve) => server.once('listening', resolve));
-const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-await (await fetch(`${base}/api/search?q=warm`)).json();
-const overHttp: number[] = [];
-for (const q of queries) {
-  const t = performance.now();
-  const res = await fetch(`${base}/api/search?q=${encodeURIComponent(q)}`);
-  await res.json();
-  if (!res.ok) throw new Error(`HTTP ${res.status} for ${q}`);
-  overHttp.push(performance.now() - t);
-}
+const overHttp = await timeOverHttp(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, queries);
 server.close();
 clearInterval(sampler);
 sample();

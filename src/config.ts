@@ -17,7 +17,8 @@ export const ConfigSchema = z.object({
       /** Prefixes some models were trained with (e.g. bge, e5); unset means "known default for this model". */
       queryPrefix: z.string().optional(),
       passagePrefix: z.string().optional(),
-      batchSize: z.number().int().min(1).max(1024).default(64),
+      /** Texts per model call, grouped by length (a batch is padded to its longest text); 16 measured faster than 64 for a query's sentences. */
+      batchSize: z.number().int().min(1).max(1024).default(16),
       /** Embed each passage with its document's title in front (the passage text itself is unchanged). */
       titleInPassage: z.boolean().default(true),
     })

@@ -28,4 +28,16 @@ describe('the BM25 index', () => {
     expect(LexicalIndex.top(scores, 5, (label) => label !== 1).map(([label]) => label)).toEqual([0]);
     expect(index.scores('the and of').every((s) => s === 0)).toBe(true);
   });
+
+  it('picks the same k best as sorting every hit (score, then label, with ties and zeros)', () => {
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    // Scores on a coarse grid so that ties are common; about a third are zero (no match).
+    const scores = Float64Array.from({ length: 5000 }, () => Math.max(0, Math.floor(random() * 30) - 10) / 4);
+    const sorted = [...scores.keys()].filter((l) => scores[l] > 0).sort((a, b) => scores[b] - scores[a] || a - b);
+    for (const k of [0, 1, 7, 100, 3000, 10_000]) {
+      expect(LexicalIndex.top(scores, k).map(([label]) => label)).toEqual(sorted.slice(0, k));
+    }
+    expect(LexicalIndex.top(scores, 50, (l) => l % 2 === 0).map(([label]) => label)).toEqual(sorted.filter((l) => l % 2 === 0).slice(0, 50));
+  });
 });

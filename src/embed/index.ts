@@ -124,10 +124,14 @@ export async function loadEmbedder(config: Config): Promise<Embedder> {
     info: { id: model, checksum, dim, queryPrefix, passagePrefix },
     async embed(texts, kind) {
       const prefix = kind === 'query' ? queryPrefix : passagePrefix;
-      const out: Float32Array[] = [];
-      for (let i = 0; i < texts.length; i += batchSize) {
-        const batch = texts.slice(i, i + batchSize).map((t) => prefix + t);
-        out.push(...(await embedBatch(extractor, batch)));
+      // Texts of similar length share a batch: every text is padded to the batch's longest, and the
+      // model computes (and returns) the padding too.
+      const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
+      const out = new Array<Float32Array>(texts.length);
+      for (let i = 0; i < order.length; i += batchSize) {
+        const batch = order.slice(i, i + batchSize);
+        const vectors = await embedBatch(extractor, batch.map((t) => prefix + texts[t]));
+        batch.forEach((t, n) => (out[t] = vectors[n]));
       }
       return out;
     },

@@ -112,10 +112,32 @@ export class LexicalIndex {
 
   /** The k best-scoring labels with a positive score (and passing the filter), best first. */
   static top(scores: Float64Array, k: number, filter?: (label: number) => boolean): Array<[number, number]> {
-    const hits: Array<[number, number]> = [];
-    for (let label = 0; label < scores.length; label++) {
-      if (scores[label] > 0 && (!filter || filter(label))) hits.push([label, scores[label]]);
+    // A bounded min-heap of the k best so far (root: the worst kept), instead of sorting every hit:
+    // a common query term matches thousands of passages.
+    const heap: number[] = [];
+    const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+    const sift = (i: number) => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && worse(heap[l], heap[m])) m = l;
+        if (r < heap.length && worse(heap[r], heap[m])) m = r;
+        if (m === i) return;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    };
+    for (let label = 0; label < scores.length && k > 0; label++) {
+      if (!(scores[label] > 0) || (filter && !filter(label))) continue;
+      if (heap.length < k) {
+        heap.push(label);
+        for (let i = heap.length - 1; i > 0 && worse(heap[i], heap[(i - 1) >> 1]); i = (i - 1) >> 1) [heap[i], heap[(i - 1) >> 1]] = [heap[(i - 1) >> 1], heap[i]];
+      } else if (worse(heap[0], label)) {
+        heap[0] = label;
+        sift(0);
+      }
     }
-    return hits.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);
+    return heap.sort((a, b) => scores[b] - scores[a] || a - b).map((label) => [label, scores[label]]);
   }
 }
