@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, UserError } from '../src/config.js';
-import { loadEmbedder, modelFolder } from '../src/embed/index.js';
+import { pipeline } from '@xenova/transformers';
+import { loadEmbedder, modelFolder, pointTransformersAt } from '../src/embed/index.js';
 import { DEFAULT_BUILTIN_OPTIONS, trainStaticModel, writeModelFolder } from '../src/embed/builtinModel.js';
 import { chunkDocument, splitSentences } from '../src/chunk/index.js';
 import { readCorpus } from '../src/ingest/index.js';
@@ -34,6 +35,18 @@ describe('the built-in model', () => {
     const embedder = await loadEmbedder(config);
     const [hospital, infirmary, mayor] = await embedder.embed(['hospital', 'infirmary', 'mayor'], 'passage');
     expect(dot(hospital, infirmary)).toBeGreaterThan(dot(hospital, mayor) + 0.2);
+  });
+
+  it('embeds exactly as the transformers.js feature-extraction pipeline (mean pooling, normalised) does, in batches of mixed lengths', async () => {
+    const embedder = await loadEmbedder(config);
+    pointTransformersAt(config.embedding.modelsDir, false);
+    const extractor = await pipeline('feature-extraction', config.embedding.model, { quantized: false });
+    const texts = ['hospital', 'Why did the 2016 bid fail?', 'The councils of Hampshire and the Isle of Wight refused a directly elected mayor, and the bid stalled in 2016.', 'mayor of the Solent'];
+    const ours = await embedder.embed(texts, 'passage');
+    for (const [i, text] of texts.entries()) {
+      const reference = (await extractor(text, { pooling: 'mean', normalize: true })).data as Float32Array;
+      expect(dot(ours[i], reference)).toBeCloseTo(1, 5);
+    }
   });
 
   it('gives a zero vector, not NaN, for text with no known word', async () => {
