@@ -2,7 +2,10 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareArchive, type Archive } from '../src/archive.js';
+import { splitSentences } from '../src/chunk/index.js';
 import { loadConfig, type ConfigInput } from '../src/config.js';
+import { seededRandom } from '../src/embed/train/random.js';
+import { readCorpus } from '../src/ingest/index.js';
 
 export const SEEDS = join(import.meta.dirname, '..', 'seeds');
 
@@ -28,12 +31,9 @@ export async function seedArchive(overrides: ConfigInput = {}): Promise<Archive>
  * need a build long enough to interrupt: `documents` files of about 40 sentences each, plus the seeds.
  */
 export async function syntheticCorpus(documents: number): Promise<string> {
-  const { readCorpus } = await import('../src/ingest/index.js');
-  const { splitSentences } = await import('../src/chunk/index.js');
   const dir = copyOfSeeds();
   const sentences = (await readCorpus(SEEDS)).documents.flatMap((d) => splitSentences(d.text).map((s) => d.text.slice(s.start, s.end)));
-  let seed = 12345;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = seededRandom(12345);
   for (let n = 0; n < documents; n++) {
     const picked = Array.from({ length: 40 }, () => sentences[Math.floor(next() * sentences.length)]);
     const paragraphs = Array.from({ length: 8 }, (_, p) => picked.slice(p * 5, p * 5 + 5).join(' '));

@@ -22,7 +22,7 @@ beforeAll(async () => {
 function counting(): { model: Embedder; passages: () => number } {
   let passages = 0;
   return {
-    model: { info: embedder.info, embed: (texts, kind) => ((passages += kind === 'passage' ? texts.length : 0), embedder.embed(texts, kind)) },
+    model: { info: embedder.info, embed: (texts, kind, onProgress) => ((passages += kind === 'passage' ? texts.length : 0), embedder.embed(texts, kind, onProgress)) },
     passages: () => passages,
   };
 }

@@ -67,8 +67,15 @@ describe('the index on disk', () => {
     const live = generation(config.indexDir);
     const before = await (await openArchive(config, embedder)).search(QUESTIONS[0]);
     writeFileSync(join(config.corpusDir, 'extra.txt'), 'Another document that forces a rebuild.');
-    let calls = 0;
-    const failing: Embedder = { info: embedder.info, embed: async (texts, kind) => (++calls > 1 ? Promise.reject(new Error('killed')) : embedder.embed(texts, kind)) };
+    // Dies after the first model call of the build (batches of 8).
+    const failing: Embedder = {
+      info: embedder.info,
+      embed: (texts, kind, onProgress) =>
+        embedder.embed(texts, kind, (done) => {
+          onProgress?.(done);
+          throw new Error('killed');
+        }),
+    };
     await expect(buildIndex(loadConfig({ ...config, embedding: { ...config.embedding, batchSize: 8 } }), failing, { full: true })).rejects.toThrowError('killed');
     expect(generation(config.indexDir)).toBe(live);
     const after = await (await openArchive(config, embedder)).search(QUESTIONS[0]);

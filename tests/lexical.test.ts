@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../src/embed/train/random.js';
 import { LexicalIndex } from '../src/index/lexicalIndex.js';
 
 const texts = ['The council bid failed in Westminster.', 'Councils and councils again: a council story.', 'Nothing relevant here at all.'];
@@ -30,8 +31,7 @@ describe('the BM25 index', () => {
   });
 
   it('picks the same k best as sorting every hit (score, then label, with ties and zeros)', () => {
-    let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const random = seededRandom(1);
     // Scores on a coarse grid so that ties are common; about a third are zero (no match).
     const scores = Float64Array.from({ length: 5000 }, () => Math.max(0, Math.floor(random() * 30) - 10) / 4);
     const sorted = [...scores.keys()].filter((l) => scores[l] > 0).sort((a, b) => scores[b] - scores[a] || a - b);

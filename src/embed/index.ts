@@ -20,8 +20,8 @@ const KNOWN_PREFIXES: Array<{ match: RegExp; query: string; passage: string }> =
 export interface Embedder {
   /** Model id, checksum of its files, and vector size: what an index must agree with. */
   readonly info: { id: string; checksum: string; dim: number; queryPrefix: string; passagePrefix: string };
-  /** Unit-length vectors, one per text. */
-  embed(texts: string[], kind: 'query' | 'passage'): Promise<Float32Array[]>;
+  /** Unit-length vectors, one per text; `onProgress` hears how many are done after each model call. */
+  embed(texts: string[], kind: 'query' | 'passage', onProgress?: (done: number) => void): Promise<Float32Array[]>;
 }
 
 export function modelFolder(config: Config): string {
@@ -141,16 +141,17 @@ export async function loadEmbedder(config: Config): Promise<Embedder> {
   const checksum = local ? checksumModel(folder, quantized) : `remote:${model}`;
   return {
     info: { id: model, checksum, dim, queryPrefix, passagePrefix },
-    async embed(texts, kind) {
+    async embed(texts, kind, onProgress) {
       const prefix = kind === 'query' ? queryPrefix : passagePrefix;
       // Texts of similar length share a batch: every text is padded to the batch's longest, and the
-      // model computes (and returns) the padding too.
+      // model computes (and returns) the padding too. So callers hand over all their texts at once.
       const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
       const out = new Array<Float32Array>(texts.length);
       for (let i = 0; i < order.length; i += batchSize) {
         const batch = order.slice(i, i + batchSize);
         const vectors = await embedBatch(extractor, batch.map((t) => prefix + texts[t]));
         batch.forEach((t, n) => (out[t] = vectors[n]));
+        onProgress?.(Math.min(i + batchSize, texts.length));
       }
       return out;
     },

@@ -138,15 +138,10 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
   }
   const byId = new Map(documents.map((d) => [d.id, d]));
   const toEmbed = chunks.filter((_, i) => reusedFrom[i] === null);
-  const embedded = new Map<number, Float32Array>();
-  const step = config.embedding.batchSize;
-  for (let i = 0; i < toEmbed.length; i += step) {
-    const batch = toEmbed.slice(i, i + step);
-    const vectors = await embedder.embed(batch.map((c) => passageText(c, byId.get(c.docId)!, config)), 'passage');
-    batch.forEach((c, n) => embedded.set(c.id, vectors[n]));
-    options.onProgress?.('embed', Math.min(i + step, toEmbed.length), toEmbed.length);
-  }
-  if (toEmbed.length === 0) options.onProgress?.('embed', 0, 0);
+  const progress = (done: number) => options.onProgress?.('embed', done, toEmbed.length);
+  const vectorsOf = await embedder.embed(toEmbed.map((c) => passageText(c, byId.get(c.docId)!, config)), 'passage', progress);
+  if (toEmbed.length === 0) progress(0);
+  const embedded = new Map(toEmbed.map((c, n) => [c.id, vectorsOf[n]]));
 
   const chunkVectors: ChunkVector[] = chunks.map((c, i) => {
     const from = reusedFrom[i];

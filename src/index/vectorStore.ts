@@ -7,7 +7,7 @@ const EF_CONSTRUCTION = 200;
 const SEED = 100;
 
 /** A chunk's vector: reused from the previous index under its HNSW label, or new (to be added). */
-export type ChunkVector = { label: number; vector: Float32Array } | { label: null; vector: Float32Array };
+export type ChunkVector = { label: number | null; vector: Float32Array };
 
 /**
  * Approximate nearest neighbours over unit vectors, in an HNSW graph stored as one file. HNSW labels

@@ -49,6 +49,7 @@ export function listCorpusFiles(corpusDir: string): CorpusFile[] {
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
+      const supported = SUPPORTED_EXTENSIONS.includes(extensionOf(entry.name));
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
@@ -57,12 +58,12 @@ export function listCorpusFiles(corpusDir: string): CorpusFile[] {
           isDirectory = target.isDirectory();
           isFile = target.isFile();
         } catch (e) {
-          if (SUPPORTED_EXTENSIONS.includes(extensionOf(entry.name))) found.push({ source: sourceOf(path), path, problem: `broken link (${code(e)})` });
+          if (supported) found.push({ source: sourceOf(path), path, problem: `broken link (${code(e)})` });
           continue;
         }
       }
       if (isDirectory) walk(path);
-      else if (isFile && SUPPORTED_EXTENSIONS.includes(extensionOf(entry.name))) found.push({ source: sourceOf(path), path });
+      else if (isFile && supported) found.push({ source: sourceOf(path), path });
     }
   };
   walk(corpusDir);

@@ -142,8 +142,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
     for (const item of v.queries) {
       // Each search yields to the event loop first (see `search`), so other requests and the time limit get in between.
       results.push({ id: item.id ?? null, ...(await search(archive, item.q, { k: v.k, filters: filters(v) })) });
-      // Stop working once the time limit has answered for us.
-      // Whichever notices first (this check or the timer) answers, with the same message.
+      // Stop working once past the time limit; whichever notices first (this check or the timer) answers, with the same message.
       if (Date.now() - started > server.requestTimeoutMs) throw timeLimitReached();
     }
     return c.json({ index: archive.index.manifest.id, results }, 200);

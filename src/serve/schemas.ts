@@ -12,7 +12,6 @@ export const QueryText = z
   .max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`)
   .refine((q) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFD]/.test(q), 'must not contain control characters or invalid UTF-8')
   .openapi({ example: 'why did the 2016 bid fail' });
-const Query = QueryText;
 const IsoDate = z.string().refine(isIsoDate, 'must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD').openapi({ example: '2015' });
 const DocIds = z
   .union([z.string(), z.array(z.string())])
@@ -20,7 +19,7 @@ const DocIds = z
   .openapi({ description: 'Restrict to these document ids (repeat the parameter or separate with commas).' });
 
 const searchFields = {
-  q: Query,
+  q: QueryText,
   k: z.coerce.number().int('must be a whole number').min(1).max(100).default(10).openapi({ example: 10 }),
   doc: DocIds.optional(),
   from: IsoDate.optional(),
@@ -39,7 +38,7 @@ export const SearchBodySchema = z
 export const BatchBodySchema = z
   .object({
     queries: z
-      .array(z.object({ id: z.union([z.string(), z.number()]).optional(), q: Query }).strict())
+      .array(z.object({ id: z.union([z.string(), z.number()]).optional(), q: QueryText }).strict())
       .min(1, 'must hold at least one query')
       .max(MAX_BATCH, `must hold at most ${MAX_BATCH} queries`),
     k: z.number().int().min(1).max(100).default(10),

@@ -1,18 +1,7 @@
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { SparseMatrix } from './cooccurrence.js';
 import { createDenseOps, type DenseOps } from './denseOps.js';
-
-/** Small deterministic PRNG (mulberry32), so the same inputs always give the same model. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './random.js';
 
 /** out = M · Q for sparse M, with Q and out row-major (size x k). */
 function sparseTimes(m: SparseMatrix, q: Float32Array, k: number): Float32Array {
