@@ -2,7 +2,8 @@
  * Speed figures, printed as a table (stderr) and JSON (stdout): model build time, index build time
  * and rate, search latency in process and over HTTP on loopback (client in its own process), peak memory.
  * Usage: npm run --silent bench -- [--suite seeds|scifact] [--queries N] [--skip-model]
- * (scifact reads ../shared/bench/scifact or SCIFACT_DIR, and reuses the eval's model under reports/).
+ * (scifact reads ../shared/bench/scifact or SCIFACT_DIR; --skip-model reuses the model of the eval's
+ * index of the same corpus under reports/ when there is one).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,12 +12,12 @@ import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { serve } from '@hono/node-server';
 import { Command, Option } from 'commander';
-import { ensureEmbedder, openArchive } from '../src/archive.js';
+import { openArchive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
-import { buildBuiltinModel } from '../src/embed/index.js';
+import { loadModelFolder, trainBuiltinModel, type Embedder } from '../src/embed/index.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
-import { buildIndex } from '../src/index/index.js';
+import { buildIndex, loadIndexModel, readManifest } from '../src/index/index.js';
 import { readCorpus, readOptions } from '../src/ingest/index.js';
 import { createApp } from '../src/serve/app.js';
 
@@ -36,6 +37,7 @@ const ROOT = join(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'archive-bench-'));
 let config = loadConfig({ indexDir: join(scratch, 'index') });
 let sourceCorpus = config.corpusDir;
+let evalIndex = join(ROOT, 'reports', 'seeds', 'index');
 let questions = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json')).map((q) => q.question);
 if (options.suite === 'scifact') {
   const bench = locateScifact(ROOT);
@@ -45,8 +47,7 @@ if (options.suite === 'scifact') {
   }
   const { settings } = scifactSettings(ROOT, bench);
   sourceCorpus = settings.corpusDir;
-  // The eval's model (trained on SciFact) is reused; the index is built here, to be timed.
-  config = loadConfig({ indexDir: join(scratch, 'index'), embedding: settings.embedding });
+  evalIndex = settings.indexDir;
   questions = readScifactQueries(bench, 'test').map((q) => q.text);
 }
 // A copy the incremental measurements may change.
@@ -57,14 +58,16 @@ let peakRss = 0;
 const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 const sampler = setInterval(sample, 50);
 
-if (!options.skipModel) {
-  const modelConfig = loadConfig({ corpusDir: config.corpusDir, embedding: { modelsDir: join(scratch, 'models') } });
-  const { ms } = await buildBuiltinModel(modelConfig, (await readCorpus(config.corpusDir, readOptions(config))).documents, () => {});
+// The model is trained here (to be timed) unless --skip-model finds the eval's model of this corpus.
+const reused = options.skipModel ? await loadIndexModel(loadConfig({ indexDir: evalIndex }), readManifest(evalIndex)).catch(() => null) : null;
+let embedder: Embedder;
+if (reused) embedder = reused;
+else {
+  const { folder, ms } = await trainBuiltinModel((await readCorpus(config.corpusDir, readOptions(config))).documents, config.chunking, join(scratch, 'models'), () => {});
   figures.modelBuildSeconds = ms / 1000;
+  embedder = await loadModelFolder(folder, config);
 }
-
-const embedder = await ensureEmbedder(config, { log });
-const report = await buildIndex(config, embedder);
+const report = await buildIndex(config, { embedder });
 figures.indexBuildSeconds = report.ms / 1000;
 figures.chunks = report.manifest.counts.chunks;
 figures.chunksPerSecond = report.manifest.counts.chunks / (report.ms / 1000);
@@ -72,13 +75,13 @@ figures.chunksPerSecond = report.manifest.counts.chunks / (report.ms / 1000);
 // Incremental updates against a full rebuild of the same corpus, in this process.
 const added = join(config.corpusDir, 'added-by-bench.txt');
 writeFileSync(added, 'An added document\n\nA new abstract about vitamin B12 deficiency and homocysteine levels in older adults, added to time an incremental update of the index.');
-figures.addOneDocumentSeconds = (await buildIndex(config, embedder)).ms / 1000;
+figures.addOneDocumentSeconds = (await buildIndex(config, { embedder })).ms / 1000;
 const [firstFile] = readdirSync(config.corpusDir).filter((f) => f.endsWith('.txt') && f !== 'added-by-bench.txt').sort();
 appendFileSync(join(config.corpusDir, firstFile), '\nA sentence appended to time the update of a changed document.\n');
-figures.changeOneDocumentSeconds = (await buildIndex(config, embedder)).ms / 1000;
+figures.changeOneDocumentSeconds = (await buildIndex(config, { embedder })).ms / 1000;
 rmSync(added);
-figures.removeOneDocumentSeconds = (await buildIndex(config, embedder)).ms / 1000;
-figures.fullRebuildSeconds = (await buildIndex(config, embedder, { full: true })).ms / 1000;
+figures.removeOneDocumentSeconds = (await buildIndex(config, { embedder })).ms / 1000;
+figures.fullRebuildSeconds = (await buildIndex(config, { embedder, full: true })).ms / 1000;
 figures.addOneVersusFullRebuild = figures.addOneDocumentSeconds / figures.fullRebuildSeconds;
 
 const archive = await openArchive(config, embedder);

@@ -3,14 +3,16 @@
  * Usage: npm run --silent eval -- [--suite seeds|scifact|all] [--split train|test]
  * Every suite reports the full pipeline beside BM25 alone and dense alone, from the same index.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import type { Archive } from '../src/archive.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuestions.js';
-import { evaluateRanking, locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
-import { prepareWithProgress, progressBar } from '../src/cli/progress.js';
+import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
+import { prepareWithProgress } from '../src/cli/progress.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REPORTS = join(ROOT, 'reports');
@@ -24,19 +26,24 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 const fmt = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
 const report: Record<string, unknown> = { createdAt: new Date().toISOString(), suites: {} };
 
-/** The same archive scored with each part alone and with all parts, so each part's contribution shows. */
-function variants(archive: Archive): Array<[string, Archive]> {
-  const w = archive.config.retrieval.weights;
-  // The parts alone are scored without the cross-encoder (when one is configured), so each shows its own contribution.
-  const weighted = (weights: typeof w) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights, rerank: { ...archive.config.retrieval.rerank, model: undefined } } });
+type Weights = Config['retrieval']['weights'];
+
+/** Each part of the ranking alone, and all of them: the rows of every suite's table. */
+function rankingRows(w: Weights): Array<[string, Weights]> {
   return [
-    ['BM25 of passages alone', weighted({ dense: 0, passageBm25: 1, contextBm25: 0 })],
-    ['BM25 of passages and context', weighted({ dense: 0, passageBm25: w.passageBm25, contextBm25: w.contextBm25 })],
-    ['dense alone', weighted({ dense: 1, passageBm25: 0, contextBm25: 0 })],
-    [`full pipeline (${w.dense}/${w.passageBm25}/${w.contextBm25}${archive.reranker ? ` + ${archive.reranker.id}` : ''})`, archive],
+    ['BM25 of passages alone', { dense: 0, passageBm25: 1, contextBm25: 0 }],
+    ['BM25 of passages and context', { dense: 0, passageBm25: w.passageBm25, contextBm25: w.contextBm25 }],
+    ['dense alone', { dense: 1, passageBm25: 0, contextBm25: 0 }],
+    [`full pipeline (${w.dense}/${w.passageBm25}/${w.contextBm25})`, w],
   ];
 }
 
+/** The same archive scored with each part alone and with all parts, so each part's contribution shows. */
+function variants(archive: Archive): Array<[string, Archive]> {
+  // The parts alone are scored without the cross-encoder (when one is configured), so each shows its own contribution.
+  const weighted = (weights: Weights) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights, rerank: { ...archive.config.retrieval.rerank, model: undefined } } });
+  return rankingRows(archive.config.retrieval.weights).map(([name, weights], i, rows) => (i === rows.length - 1 ? [`${name}${archive.reranker ? ` + ${archive.reranker.id}` : ''}`, archive] : [name, weighted(weights)]));
+}
 
 if (options.suite === 'seeds' || options.suite === 'all') {
   const archive = await prepareWithProgress(loadConfig({ indexDir: join(REPORTS, 'seeds', 'index') }));
@@ -53,21 +60,44 @@ if (options.suite === 'seeds' || options.suite === 'all') {
   (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows };
 }
 
+/**
+ * Runs the CLI as a user would, in this checkout; stderr (progress) shows through, stdout lines
+ * are collected. ARCHIVE_CONFIG, when given, is the user's config file.
+ */
+async function cli(args: string[], configFile?: string): Promise<string[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...(configFile ? { ARCHIVE_CONFIG: configFile } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  for await (const line of createInterface({ input: child.stdout })) if (line.trim()) lines.push(line);
+  const code: number = await new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (c) => resolve(c ?? 1))));
+  if (code !== 0) throw new Error(`npm run ${args[0]} exited with ${code}`);
+  return lines;
+}
+
 if (options.suite === 'scifact' || options.suite === 'all') {
   const bench = locateScifact(ROOT);
   if (!bench) {
     log('\nSciFact: skipped, no benchmark found (set SCIFACT_DIR or place it at ../shared/bench/scifact).');
   } else {
+    // SciFact as a user's own archive, after the seeds, in the same checkout: its abstracts as a
+    // folder of files, `build-index` (a new archive: it trains its own model), then `batch`.
     const { settings, documents } = scifactSettings(ROOT, bench);
+    const paths = ['--corpus', settings.corpusDir, '--index', settings.indexDir];
     const started = Date.now();
-    const archive = await prepareWithProgress(loadConfig(settings));
+    log(`\nSciFact: npm run build-index -- ${paths.join(' ')}`);
+    const [build] = await cli(['build-index', ...paths]);
+    const built = JSON.parse(build) as { index: string; chunks: number; model: { trained: { ms: number } | null } };
     const queries = readScifactQueries(bench, options.split);
-    log(`\nSciFact ${options.split}: ${queries.length} queries over ${documents} abstracts (${archive.index.chunks.length} passages, index ${archive.index.manifest.id}, ready in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    const input = join(REPORTS, 'scifact', `queries-${options.split}.jsonl`);
+    writeFileSync(input, queries.map((q) => JSON.stringify({ id: q.id, query: q.text })).join('\n') + '\n');
+    log(`SciFact ${options.split}: ${queries.length} queries over ${documents} abstracts (${built.chunks} passages, index ${built.index}, ready in ${((Date.now() - started) / 1000).toFixed(0)} s${built.model.trained ? `, its model trained in ${(built.model.trained.ms / 1000).toFixed(0)} s` : ''})`);
     const rows: Record<string, unknown> = {};
-    for (const [name, variant] of variants(archive)) {
-      const bar = progressBar(name);
-      rows[name] = await evaluateRanking(variant, queries, (n) => bar.update(n, queries.length));
-      bar.stop();
+    const defaults = loadConfig().retrieval.weights;
+    for (const [name, weights] of rankingRows(defaults)) {
+      // A document ranks by its best passage: one passage per document, 100 documents deep.
+      const configFile = join(REPORTS, 'scifact', 'eval.config.json');
+      writeFileSync(configFile, JSON.stringify({ retrieval: { weights, maxPerDoc: 1, candidates: 300 } }));
+      log(`${name}: npm run batch -- --k 100 --input ${input} (ARCHIVE_CONFIG=${configFile})`);
+      rows[name] = scoreBatchOutput(await cli(['batch', '--k', '100', '--input', input, ...paths], configFile), queries);
     }
     log(`${'ranking'.padEnd(40)} nDCG@10 R@100  MRR@10`);
     for (const [name, m] of Object.entries(rows) as Array<[string, { ndcgAt10: number; recallAt100: number; mrrAt10: number }]>) log(`${name.padEnd(40)} ${fmt(m.ndcgAt10)}   ${fmt(m.recallAt100)}  ${fmt(m.mrrAt10)}`);
@@ -76,7 +106,7 @@ if (options.suite === 'scifact' || options.suite === 'all') {
         log(`${name.padEnd(40)} ${fmt(ndcg)}`);
       }
     }
-    (report.suites as Record<string, unknown>).scifact = { split: options.split, queries: queries.length, documents, index: archive.index.manifest.id, rows };
+    (report.suites as Record<string, unknown>).scifact = { split: options.split, queries: queries.length, documents, index: built.index, rows };
   }
 }
 

@@ -1,8 +1,7 @@
 import { extractAnswer } from './answer/index.js';
 import { UserError, type Config } from './config.js';
-import { BUILTIN_MODEL, buildBuiltinModel, isBuiltinModelOutdated, isModelPresent, loadEmbedder, type Embedder } from './embed/index.js';
-import { buildIndex, IndexDamagedError, listFiles, indexStaleness, openIndex, type ArchiveIndex, type BuildProgress, type BuildReport } from './index/index.js';
-import { readCorpus, readOptions } from './ingest/index.js';
+import type { Embedder } from './embed/index.js';
+import { buildIndex, IndexDamagedError, indexStaleness, listFiles, loadIndexModel, openIndex, readManifest, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
 import { loadReranker, retrieve, SentenceCache, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
@@ -18,8 +17,8 @@ export interface Archive {
   documents(): SourceDocument[];
   /** The same index and models searched with other settings (e.g. BM25 alone, for evaluation). */
   withConfig(config: Config): Archive;
-  /** The same settings and models over another index (one just rebuilt). */
-  withIndex(index: ArchiveIndex): Archive;
+  /** The same settings over another index (one just rebuilt) and the model it was built with. */
+  withIndex(index: ArchiveIndex, embedder: Embedder): Archive;
 }
 
 export interface PrepareHooks {
@@ -27,70 +26,103 @@ export interface PrepareHooks {
   progress?: BuildProgress;
   /** Embed every passage again instead of updating the live index. */
   full?: boolean;
+  /** Train the archive's built-in model again. */
+  retrain?: boolean;
   /** The live index, when it is loaded already (a running server). */
   previous?: ArchiveIndex;
+  /** The live index's model, when it is loaded already. */
+  loaded?: Embedder;
 }
 
-/** Loads the embedding model, building the built-in one first when it is missing or was built by an older version. */
-export async function ensureEmbedder(config: Config, hooks: PrepareHooks): Promise<Embedder> {
-  const missing = !isModelPresent(config) && config.embedding.model === BUILTIN_MODEL;
-  if (missing || isBuiltinModelOutdated(config)) {
-    hooks.log(`The built-in model is ${missing ? 'missing' : 'from an older version'}; building it from ${config.corpusDir} and WordNet (about a minute)...`);
-    const { folder, ms } = await buildBuiltinModel(config, (await readCorpus(config.corpusDir, readOptions(config))).documents, hooks.log);
-    hooks.log(`Model written to ${folder} in ${(ms / 1000).toFixed(1)} s.`);
+/** The live manifest, or the problem that makes it unreadable. */
+function liveManifest(indexDir: string): { manifest: Manifest | null; problem: string | null } {
+  try {
+    return { manifest: readManifest(indexDir), problem: null };
+  } catch (e) {
+    if (e instanceof IndexDamagedError) return { manifest: null, problem: e.problem };
+    throw e;
   }
-  return loadEmbedder(config);
 }
 
 /**
- * What `npm start` does before serving: model present, index present and matching the corpus,
- * settings and model (rebuilt, with the reasons said, when not), then loaded.
+ * What `npm start` does before serving: an index present and matching the corpus, settings and
+ * model (built or updated, with the reasons said, when not; a new archive's first build trains
+ * its model), then loaded.
  */
 export async function prepareArchive(config: Config, hooks: PrepareHooks): Promise<Archive> {
-  const embedder = await ensureEmbedder(config, hooks);
-  const rebuilt = async () => createArchive(config, (await rebuild(config, embedder, hooks)).index, embedder, await loadReranker(config));
-  const status = await indexStaleness(config, embedder.info);
-  if (!status || status.reasons.length > 0) {
-    hooks.log(status ? `The index is out of date: ${status.reasons.join('; ')}. Rebuilding...` : `No index at ${config.indexDir}; building it...`);
-    return rebuilt();
-  }
+  const { manifest, problem } = liveManifest(config.indexDir);
+  const embedder = problem ? null : await loadIndexModel(config, manifest);
+  const rebuilt = async (why: string) => {
+    hooks.log(why);
+    const report = await rebuild(config, { ...hooks, loaded: embedder ?? undefined });
+    return createArchive(config, report.index, report.embedder, await loadReranker(config));
+  };
+  if (problem) return rebuilt(`The index is out of date: ${problem}. Rebuilding...`);
+  if (!manifest) return rebuilt(`No index at ${config.indexDir}; building it...`);
+  if (!embedder) return rebuilt(`The index at ${config.indexDir} has no usable model (${manifest.model.folder ?? manifest.model.id}); rebuilding...`);
+  const reasons = (await indexStaleness(config, embedder))?.reasons ?? [];
+  if (reasons.length) return rebuilt(`The index is out of date: ${reasons.join('; ')}. Rebuilding...`);
   try {
     return await openArchive(config, embedder);
   } catch (e) {
     // A damaged artifact is found only when loading; the corpus is the source of truth, so rebuild from it.
     if (!(e instanceof IndexDamagedError)) throw e;
-    hooks.log(`${e.problem}. Rebuilding...`);
-    return rebuilt();
+    return rebuilt(`${e.problem}. Rebuilding...`);
   }
 }
 
-/** Builds the index and says what it indexed and skipped. */
-export async function rebuild(config: Config, embedder: Embedder, hooks: PrepareHooks): Promise<BuildReport> {
-  const report = await buildIndex(config, embedder, { onProgress: hooks.progress, full: hooks.full, previous: hooks.previous });
-  for (const s of report.skipped) hooks.log(`skipped ${s.source}: ${s.reason}`);
+/** Lists in the build's log stop after this many names: a 41,000-file build is summarised, not listed. */
+const LISTED = 20;
+
+/** Builds or updates the index (training the archive's model when it needs one) and says what it did. */
+export async function rebuild(config: Config, hooks: PrepareHooks): Promise<BuildReport> {
+  const report = await buildIndex(config, { onProgress: hooks.progress, log: hooks.log, full: hooks.full, retrain: hooks.retrain, previous: hooks.previous, loaded: hooks.loaded });
+  for (const s of report.skipped.slice(0, LISTED)) hooks.log(`skipped ${s.source}: ${s.reason}`);
+  if (report.skipped.length > LISTED) hooks.log(`... and ${report.skipped.length - LISTED} more skipped files`);
   const { added, changed, removed } = report.changes;
-  const what = ([[added, 'added'], [changed, 'changed'], [removed, 'removed']] as const).flatMap(([files, verb]) => (files.length ? [`${verb} ${listFiles(files)}`] : []));
+  const what = ([[added, 'added'], [changed, 'changed'], [removed, 'removed']] as const).flatMap(([files, verb]) => (files.length ? [`${verb} ${files.length}: ${listFiles(files)}`] : []));
   hooks.log(
     report.fullRebuild
       ? `Embedded all ${report.embedded} passages (${report.fullRebuild}).`
       : `Updated the index: ${what.join('; ') || 'no file changed'}; embedded ${report.embedded} of ${report.manifest.counts.chunks} passages, reused the rest.`,
   );
+  const oov = report.manifest.outOfVocabulary;
+  if (oov) hooks.log(`The model does not know ${percent(oov.share)} of the corpus' words (${percent(oov.atTraining)} when it was trained; it is retrained past ${percent(oov.atTraining + oov.retrainAbove)}).`);
   const formats = Object.entries(report.formats).map(([ext, n]) => `${n} ${ext}`).join(', ');
   const skipped = report.skipped.length ? `; skipped ${report.skipped.length} file${report.skipped.length === 1 ? '' : 's'} (see above)` : '';
   hooks.log(`Indexed ${report.manifest.counts.documents} documents (${formats}) as ${report.manifest.counts.chunks} passages in ${(report.ms / 1000).toFixed(1)} s${skipped} (index ${report.manifest.id}).`);
   return report;
 }
 
+const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** At most LISTED names of a list, with its length: what a summary shows of added, changed, removed or skipped files. */
+const firstOf = <T>(items: T[]) => ({ count: items.length, first: items.slice(0, LISTED) });
+
 /** What a build did, as the CLI prints it and POST /api/reindex answers it. */
 export function buildSummary(report: BuildReport) {
-  const { manifest, changes, embedded, fullRebuild, skipped, ms } = report;
-  return { index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, embedded, fullRebuild, changes, skipped, ms };
+  const { manifest, changes, embedded, fullRebuild, skipped, trained, ms } = report;
+  return {
+    index: manifest.id,
+    documents: manifest.counts.documents,
+    chunks: manifest.counts.chunks,
+    embedded,
+    fullRebuild,
+    model: { id: manifest.model.id, checksum: manifest.model.checksum, trained: trained ? { reason: trained.reason, ms: trained.ms } : null },
+    outOfVocabulary: manifest.outOfVocabulary,
+    changes: { added: firstOf(changes.added), changed: firstOf(changes.changed), removed: firstOf(changes.removed) },
+    skipped: firstOf(skipped),
+    ms,
+  };
 }
 
 /** Opens the live index as it is, without checking it against the corpus (the CLI's search and batch). */
 export async function openArchive(config: Config, embedder?: Embedder): Promise<Archive> {
-  const model = embedder ?? (await loadEmbedder(config));
   const index = await openIndex(config.indexDir);
+  const model = embedder ?? (await loadIndexModel(config, index.manifest));
+  if (!model) {
+    throw new UserError(`The index at ${config.indexDir} names a model that is missing or from an older version (${index.manifest.model.folder}). Rebuild it with: npm run build-index`, 'model_missing');
+  }
   if (index.manifest.model.checksum !== model.info.checksum || index.manifest.model.dim !== model.info.dim) {
     throw new UserError(
       `The index at ${config.indexDir} was built with model ${index.manifest.model.id} (${index.manifest.model.checksum.slice(0, 12)}), not the configured ${model.info.id} (${model.info.checksum.slice(0, 12)}). Rebuild it with: npm run build-index`,
@@ -118,6 +150,6 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
     document: (id) => index.documents.get(id),
     documents: () => sorted,
     withConfig: (other) => createArchive(other, index, embedder, reranker, sentences),
-    withIndex: (other) => createArchive(config, other, embedder, reranker),
+    withIndex: (other, model) => createArchive(config, other, model, reranker),
   };
 }

@@ -8,9 +8,18 @@ export const ConfigSchema = z.object({
   indexDir: z.string().min(1).default('index'),
   embedding: z
     .object({
-      /** Folder name under modelsDir (or a hub id when allowRemoteModels is on). */
+      /**
+       * "archive-static" is the built-in model, which every archive trains for itself and keeps in its
+       * index folder; any other name is a transformers.js model folder under modelsDir (or a hub id
+       * when allowRemoteModels is on), shared by every archive that names it.
+       */
       model: z.string().min(1).default('archive-static'),
       modelsDir: z.string().min(1).default('models'),
+      /**
+       * The built-in model is trained again (and every passage re-embedded) once the share of the
+       * corpus' words it does not know exceeds its share at training by more than this (README: measured).
+       */
+      retrainAbove: z.number().min(0).max(1).default(0.03),
       allowRemoteModels: z.boolean().default(false),
       /** Load onnx/model_quantized.onnx instead of onnx/model.onnx. */
       quantized: z.boolean().default(false),
@@ -95,6 +104,8 @@ export const ConfigSchema = z.object({
       concurrentSearches: z.number().int().min(1).max(64).default(2),
       /** A request still unanswered after this long gets a 503. */
       requestTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+      /** With `start --watch`: how long the corpus folder must be quiet after a change before the index is updated. */
+      watchDebounceMs: z.number().int().min(50).max(600_000).default(1000),
     })
     .prefault({}),
 });

@@ -86,4 +86,57 @@ describe('the search page in a real browser', () => {
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('#doc-text img, #results img, #doc-text script').count()).toBe(0);
   });
+
+  it('searches within a publication-date range, kept in the URL', async () => {
+    await page.goto(base);
+    await page.fill('#q', 'devolution deal for Hampshire');
+    await page.fill('#from', '2015');
+    await page.fill('#to', '2021-06');
+    await page.press('#q', 'Enter');
+    await page.waitForSelector('#results li');
+    const url = new URL(page.url());
+    expect([url.searchParams.get('from'), url.searchParams.get('to')]).toEqual(['2015', '2021-06']);
+    const dates = await page.locator('#results li .meta').evaluateAll((ps) => ps.map((p) => (p.textContent ?? '').split(' · ')[0]));
+    expect(dates.length).toBeGreaterThan(0);
+    for (const date of dates) expect(date >= '2015' && date <= '2021-06').toBe(true);
+    expect(new Set(dates)).toEqual(new Set(['2015-08', '2021-06']));
+    // The same search, shared by its URL, restores the range.
+    await page.goto(`${base}/?q=elected%20mayor&from=2024`);
+    await page.waitForSelector('#results li');
+    expect(await page.inputValue('#from')).toBe('2024');
+    expect(new Set(await page.locator('#results li .meta').evaluateAll((ps) => ps.map((p) => (p.textContent ?? '').split(' · ')[0])))).toEqual(new Set(['2024-10']));
+  });
+
+  it('lists the archive\'s documents with their dates, newest first, each opening the document', async () => {
+    await page.goto(base);
+    await page.waitForSelector('#doc-list li');
+    const items = await page.locator('#doc-list li').allTextContents();
+    expect(items).toHaveLength(5);
+    expect(items.map((t) => t.split(' ')[0])).toEqual(['2024-10', '2021-06', '2015-08', '2013-10-03', 'undated']);
+    expect(items[0]).toContain("Heart of Wessex");
+    await page.locator('#doc-list li a').nth(2).click();
+    await page.waitForSelector('#doc-text p');
+    expect(await page.textContent('#doc-title')).toBe('Hampshire councils to push case for a combined authority');
+    expect(await page.textContent('#doc-meta')).toMatch(/^2015-08/);
+  });
+
+  it('fits a phone screen (390 px): nothing runs off to the side, on the results and the document list', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    try {
+      for (const path of [`/?q=${encodeURIComponent('why did the 2016 bid fail')}`, '/']) {
+        await phone.goto(base + path);
+        await phone.waitForSelector(path === '/' ? '#doc-list li' : '#results li');
+        expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+        for (const selector of ['#q', '#doc', '#from', '#to', 'button[type=submit]']) {
+          const box = (await phone.locator(selector).boundingBox())!;
+          expect(box.x, selector).toBeGreaterThanOrEqual(0);
+          expect(box.x + box.width, selector).toBeLessThanOrEqual(390);
+        }
+      }
+      await phone.screenshot({ path: join(tempDir(), 'phone.png') });
+    } finally {
+      await phone.close();
+    }
+  });
 });
+

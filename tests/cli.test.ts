@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { SEEDS, tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { copyOfSeedIndex, SEEDS, tempDir } from './helpers.js';
 
-const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const indexDir = join(tempDir(), 'index');
+const indexDir = copyOfSeedIndex();
 
 /** Runs the CLI as a user would, with stdin from `input`; never rejects, so exit codes can be checked. */
 function cli(args: string[], input?: string | Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -20,19 +18,17 @@ function cli(args: string[], input?: string | Buffer): Promise<{ code: number; s
   });
 }
 
-beforeAll(async () => {
-  await run(TSX, ['src/cli/main.ts', 'build-index', '--corpus', SEEDS, '--index', indexDir], { cwd: ROOT });
-});
 
 describe('the command line', () => {
   it('build-index prints a JSON summary on stdout and progress on stderr', async () => {
-    const dir = join(tempDir(), 'index');
-    const { code, stdout, stderr } = await cli(['build-index', '--corpus', SEEDS, '--index', dir]);
+    const dir = copyOfSeedIndex();
+    const { code, stdout, stderr } = await cli(['build-index', '--full', '--corpus', SEEDS, '--index', dir]);
     expect(code).toBe(0);
     const summary = JSON.parse(stdout);
-    expect(summary).toMatchObject({ documents: 4, skipped: [] });
+    expect(summary).toMatchObject({ documents: 4, fullRebuild: 'a full rebuild was asked for', model: { trained: null }, skipped: { count: 0, first: [] } });
+    expect(summary.outOfVocabulary).toMatchObject({ unknown: 0, share: 0 });
     expect(summary.chunks).toBeGreaterThan(50);
-    expect(stderr).toMatch(/Embedding passages .* \d+\/\d+ \| [\d.]+\/s/);
+    expect(stderr).toMatch(/Embedding passages: \d+\/\d+ \| [\d.]+\/s/);
   });
 
   it('search --json answers a question', async () => {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openArchive } from '../src/archive.js';
 import { loadConfig, type Config } from '../src/config.js';
-import { loadEmbedder, type Embedder } from '../src/embed/index.js';
+import type { Embedder } from '../src/embed/index.js';
 import { buildIndex } from '../src/index/index.js';
 import { startServer } from '../src/serve/server.js';
-import { syntheticCorpus, tempDir } from './helpers.js';
+import { copyIndex, seedModel, syntheticCorpus, tempDir } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const KILLS = 20;
@@ -59,7 +59,7 @@ async function serveAndAsk(config: Config, embedder: Embedder): Promise<{ index:
 
 let embedder: Embedder;
 beforeAll(async () => {
-  embedder = await loadEmbedder(loadConfig());
+  embedder = await seedModel();
 });
 
 /**
@@ -71,11 +71,11 @@ beforeAll(async () => {
 async function killBuilds(change: (corpusDir: string) => void, args: string[]) {
   const corpusDir = await syntheticCorpus(200);
   const pristine = loadConfig({ corpusDir, indexDir: join(tempDir(), 'index'), server: { port: 0 } });
-  await buildIndex(pristine, embedder);
+  await buildIndex(pristine, { embedder });
   const before = await serveAndAsk(pristine, embedder);
   change(corpusDir);
   const finished = loadConfig({ ...pristine, indexDir: join(tempDir(), 'index') });
-  cpSync(pristine.indexDir, finished.indexDir, { recursive: true });
+  copyIndex(pristine.indexDir, finished.indexDir);
   const { buildMs } = await runBuild(corpusDir, finished.indexDir, args, null);
   const after = await serveAndAsk(finished, embedder);
   expect(after.index).not.toBe(before.index);
@@ -88,7 +88,7 @@ async function killBuilds(change: (corpusDir: string) => void, args: string[]) {
     let delay = ((i + 0.5) / KILLS) * buildMs;
     for (let attempt = 0; attempt < 4; attempt++, delay *= 0.75) {
       const indexDir = join(tempDir(), 'index');
-      cpSync(pristine.indexDir, indexDir, { recursive: true });
+      copyIndex(pristine.indexDir, indexDir);
       const run = await runBuild(corpusDir, indexDir, args, Math.round(delay));
       const served = await serveAndAsk(loadConfig({ ...pristine, indexDir }), embedder);
       expect([before.index, after.index]).toContain(served.index);
@@ -109,7 +109,7 @@ async function killBuilds(change: (corpusDir: string) => void, args: string[]) {
   // A build after the crashes finishes, serves the new index, and clears what the killed builds left.
   await runBuild(corpusDir, last, args, null);
   expect(await serveAndAsk(loadConfig({ ...pristine, indexDir: last }), embedder)).toEqual(after);
-  expect(readdirSync(last).sort()).toEqual(['CURRENT', readFileSync(join(last, 'CURRENT'), 'utf8').trim()]);
+  expect(readdirSync(last).sort()).toEqual(['CURRENT', readFileSync(join(last, 'CURRENT'), 'utf8').trim(), 'models']);
   process.stderr.write(`[crash] ${args.join(' ') || 'incremental'}: build ${buildMs} ms; ${JSON.stringify(outcomes)}\n`);
 }
 

@@ -1,13 +1,21 @@
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareArchive, type Archive } from '../src/archive.js';
 import { splitSentences } from '../src/chunk/index.js';
 import { loadConfig, type ConfigInput } from '../src/config.js';
+import type { Embedder } from '../src/embed/index.js';
 import { seededRandom } from '../src/embed/train/random.js';
+import { linkTree, loadIndexModel, MODELS_DIR, readManifest } from '../src/index/index.js';
 import { readCorpus } from '../src/ingest/index.js';
 
 export const SEEDS = join(import.meta.dirname, '..', 'seeds');
+
+/**
+ * The seed archive as `npm start` builds it (its model trained on the seeds), built once by the
+ * tests' global setup and kept between runs; tests copy it rather than train a model each.
+ */
+export const SEED_INDEX = join(import.meta.dirname, '..', 'node_modules', '.cache', 'semantic-archive', 'seeds-index');
 
 export function tempDir(prefix = 'archive-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -20,9 +28,36 @@ export function copyOfSeeds(): string {
   return dir;
 }
 
-/** The seed archive with the default settings, indexed into a fresh temporary folder. */
+/** Copies an index folder; its model files are hard-linked (they are never written in place). */
+export function copyIndex(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from)) {
+    const [source, target] = [join(from, entry), join(to, entry)];
+    if (entry === MODELS_DIR) linkTree(source, target);
+    else cpSync(source, target, { recursive: true });
+  }
+}
+
+/** A fresh copy of the seed archive's index folder (index and model), for a test to build on. */
+export function copyOfSeedIndex(): string {
+  const dir = join(tempDir(), 'index');
+  copyIndex(SEED_INDEX, dir);
+  return dir;
+}
+
+/** The seed archive's own model, loaded from its index. */
+export async function seedModel(): Promise<Embedder> {
+  const config = loadConfig({ indexDir: SEED_INDEX });
+  return (await loadIndexModel(config, readManifest(SEED_INDEX)))!;
+}
+
+/**
+ * An archive on `corpusDir` (default: the seeds) starting from a copy of the seed archive, as a
+ * user's archive that started as the seeds would be: the index is updated to the corpus, keeping
+ * the model while the corpus has not drifted from it.
+ */
 export async function seedArchive(overrides: ConfigInput = {}): Promise<Archive> {
-  const config = loadConfig({ corpusDir: SEEDS, indexDir: join(tempDir(), 'index'), ...overrides });
+  const config = loadConfig({ corpusDir: SEEDS, indexDir: copyOfSeedIndex(), ...overrides });
   return prepareArchive(config, { log: () => {} });
 }
 

@@ -4,10 +4,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openArchive } from '../src/archive.js';
 import { chunkDocument } from '../src/chunk/index.js';
 import { loadConfig, type Config } from '../src/config.js';
-import { loadEmbedder, type Embedder } from '../src/embed/index.js';
+import type { Embedder } from '../src/embed/index.js';
 import { buildIndex, openIndex } from '../src/index/index.js';
 import { readCorpus } from '../src/ingest/index.js';
-import { copyOfSeeds, tempDir } from './helpers.js';
+import { copyOfSeeds, seedModel, tempDir } from './helpers.js';
 
 const QUESTIONS = ['why did the 2016 bid fail', 'what replaced the Hampshire Senate', 'ferry subsidy for the island', 'Heart of Wessex'];
 const CHANGED = '002_d7df6b83d73dff84.txt';
@@ -15,14 +15,14 @@ const REMOVED = '003_b19f9eb657466ce4.txt';
 
 let embedder: Embedder;
 beforeAll(async () => {
-  embedder = await loadEmbedder(loadConfig());
+  embedder = await seedModel();
 });
 
 /** The real model, counting the passages it is asked to embed. */
 function counting(): { model: Embedder; passages: () => number } {
   let passages = 0;
   return {
-    model: { info: embedder.info, embed: (texts, kind, onProgress) => ((passages += kind === 'passage' ? texts.length : 0), embedder.embed(texts, kind, onProgress)) },
+    model: { ...embedder, embed: (texts, kind, onProgress) => ((passages += kind === 'passage' ? texts.length : 0), embedder.embed(texts, kind, onProgress)) },
     passages: () => passages,
   };
 }
@@ -35,14 +35,14 @@ async function passagesOf(config: Config, sources: string[]): Promise<number> {
 describe('incremental updates', () => {
   it('embeds only the passages of added and changed files, and answers as a full rebuild would', async () => {
     const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index') });
-    const first = await buildIndex(config, embedder);
+    const first = await buildIndex(config, { embedder: embedder });
     expect(first.fullRebuild).toBe('there is no readable index to update');
 
     writeFileSync(join(config.corpusDir, 'added.md'), '# Ferry note\n\nThe council agreed a ferry subsidy for the island after the Solent deal collapsed.');
     appendFileSync(join(config.corpusDir, CHANGED), '\nA late correction: the letter was sent in July.\n');
     rmSync(join(config.corpusDir, REMOVED));
     const { model, passages } = counting();
-    const update = await buildIndex(config, model);
+    const update = await buildIndex(config, { embedder: model });
     expect(update.fullRebuild).toBeNull();
     expect(update.changes).toEqual({ added: ['added.md'], changed: [CHANGED], removed: [REMOVED] });
     const expected = await passagesOf(config, ['added.md', CHANGED]);
@@ -53,7 +53,7 @@ describe('incremental updates', () => {
     const updated = await openArchive(config, embedder);
     expect(updated.index.vectors.labelCount).toBeGreaterThan(updated.index.vectors.size); // deleted passages stay in the graph, marked
     const rebuiltConfig = loadConfig({ corpusDir: config.corpusDir, indexDir: join(tempDir(), 'index') });
-    const full = await buildIndex(rebuiltConfig, embedder);
+    const full = await buildIndex(rebuiltConfig, { embedder: embedder });
     expect(full.manifest.id).toBe(update.manifest.id);
     const rebuilt = await openArchive(rebuiltConfig, embedder);
     for (const q of QUESTIONS) expect(await updated.search(q, { k: 10 })).toEqual(await rebuilt.search(q, { k: 10 }));
@@ -61,25 +61,25 @@ describe('incremental updates', () => {
 
   it('embeds nothing when nothing changed, and re-embeds a document whose title changed', async () => {
     const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index') });
-    await buildIndex(config, embedder);
-    const same = await buildIndex(config, embedder);
+    await buildIndex(config, { embedder: embedder });
+    const same = await buildIndex(config, { embedder: embedder });
     expect(same).toMatchObject({ fullRebuild: null, embedded: 0, changes: { added: [], changed: [], removed: [] } });
 
     const catalogFile = join(config.corpusDir, 'catalog.json');
     const catalog = JSON.parse(readFileSync(catalogFile, 'utf8'));
     catalog.files[CHANGED].title = 'A new title for the Rayner letter story';
     writeFileSync(catalogFile, JSON.stringify(catalog));
-    const retitled = await buildIndex(config, embedder);
+    const retitled = await buildIndex(config, { embedder: embedder });
     expect(retitled.changes.changed).toEqual(['catalog.json']);
     expect(retitled.embedded).toBe(await passagesOf(config, [CHANGED]));
   });
 
   it('rebuilds the graph from stored vectors once too much of it is deleted', async () => {
     const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index') });
-    await buildIndex(config, embedder);
+    await buildIndex(config, { embedder: embedder });
     rmSync(join(config.corpusDir, '001_004c609643dbb3e3.txt'));
     const { model, passages } = counting();
-    const update = await buildIndex(config, model);
+    const update = await buildIndex(config, { embedder: model });
     expect(passages()).toBe(0);
     expect(update.changes.removed).toEqual(['001_004c609643dbb3e3.txt']);
     const index = await openIndex(config.indexDir);
@@ -88,8 +88,8 @@ describe('incremental updates', () => {
 
   it('embeds everything again when the chunking settings change', async () => {
     const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index') });
-    await buildIndex(config, embedder);
-    const rechunked = await buildIndex(loadConfig({ ...config, chunking: { ...config.chunking, targetWords: 60 } }), embedder);
+    await buildIndex(config, { embedder: embedder });
+    const rechunked = await buildIndex(loadConfig({ ...config, chunking: { ...config.chunking, targetWords: 60 } }), { embedder });
     expect(rechunked.fullRebuild).toBe('the chunking settings changed');
     expect(rechunked.embedded).toBe(rechunked.manifest.counts.chunks);
   });

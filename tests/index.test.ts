@@ -3,16 +3,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openArchive, prepareArchive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
-import { loadEmbedder, type Embedder } from '../src/embed/index.js';
+import type { Embedder } from '../src/embed/index.js';
 import { buildIndex, indexStaleness, openIndex, readManifest } from '../src/index/index.js';
-import { copyOfSeeds, tempDir } from './helpers.js';
+import { copyOfSeeds, seedModel, tempDir } from './helpers.js';
 
 const QUESTIONS = ['why did the 2016 bid fail', 'what replaced the Hampshire Senate', 'Heart of Wessex'];
 
 async function freshIndex() {
   const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index') });
-  const embedder = await loadEmbedder(config);
-  const report = await buildIndex(config, embedder);
+  const embedder = await seedModel();
+  const report = await buildIndex(config, { embedder });
   return { config, embedder, report };
 }
 
@@ -22,7 +22,7 @@ describe('the index on disk', () => {
   it('survives a save and load: the reloaded index answers exactly as before', async () => {
     const { config, embedder, report } = await freshIndex();
     // The index as the build left it in memory, against the same index read back from disk.
-    const first = (await openArchive(config, embedder)).withIndex(report.index);
+    const first = (await openArchive(config, embedder)).withIndex(report.index, report.embedder);
     const before = await Promise.all(QUESTIONS.map((q) => first.search(q, { k: 5 })));
     const reloaded = await openArchive(loadConfig({ corpusDir: config.corpusDir, indexDir: config.indexDir }));
     const after = await Promise.all(QUESTIONS.map((q) => reloaded.search(q, { k: 5 })));
@@ -49,17 +49,17 @@ describe('the index on disk', () => {
 
   it('says why it is stale when the corpus or settings change, and rebuilds on prepare', async () => {
     const { config, embedder } = await freshIndex();
-    expect((await indexStaleness(config, embedder.info))!.reasons).toEqual([]);
+    expect((await indexStaleness(config, embedder))!.reasons).toEqual([]);
     appendFileSync(join(config.corpusDir, '002_d7df6b83d73dff84.txt'), '\nA late correction to the article.\n');
     writeFileSync(join(config.corpusDir, 'new.md'), 'A new note about the Solent combined authority.');
-    expect((await indexStaleness(config, embedder.info))!.reasons).toEqual(['1 file(s) added: new.md', '1 file(s) changed: 002_d7df6b83d73dff84.txt']);
+    expect((await indexStaleness(config, embedder))!.reasons).toEqual(['1 file(s) added: new.md', '1 file(s) changed: 002_d7df6b83d73dff84.txt']);
     const changedSettings = loadConfig({ corpusDir: config.corpusDir, indexDir: config.indexDir, chunking: { targetWords: 60 } });
-    expect((await indexStaleness(changedSettings, embedder.info))!.reasons).toContain('chunking settings changed');
+    expect((await indexStaleness(changedSettings, embedder))!.reasons).toContain('chunking settings changed');
     const messages: string[] = [];
     const archive = await prepareArchive(config, { log: (m) => messages.push(m) });
     expect(messages[0]).toMatch(/out of date: 1 file\(s\) added: new\.md; 1 file\(s\) changed/);
     expect(archive.document('new')?.text).toBe('A new note about the Solent combined authority.');
-    expect((await indexStaleness(config, embedder.info))!.reasons).toEqual([]);
+    expect((await indexStaleness(config, embedder))!.reasons).toEqual([]);
   });
 
   it('keeps the previous index live when a build dies part-way', async () => {
@@ -69,14 +69,14 @@ describe('the index on disk', () => {
     writeFileSync(join(config.corpusDir, 'extra.txt'), 'Another document that forces a rebuild.');
     // Dies after the first model call of the build (batches of 8).
     const failing: Embedder = {
-      info: embedder.info,
+      ...embedder,
       embed: (texts, kind, onProgress) =>
         embedder.embed(texts, kind, (done) => {
           onProgress?.(done);
           throw new Error('killed');
         }),
     };
-    await expect(buildIndex(loadConfig({ ...config, embedding: { ...config.embedding, batchSize: 8 } }), failing, { full: true })).rejects.toThrowError('killed');
+    await expect(buildIndex(loadConfig({ ...config, embedding: { ...config.embedding, batchSize: 8 } }), { embedder: failing, full: true })).rejects.toThrowError('killed');
     expect(generation(config.indexDir)).toBe(live);
     const after = await (await openArchive(config, embedder)).search(QUESTIONS[0]);
     expect(after).toEqual(before);
@@ -94,7 +94,7 @@ describe('the index on disk', () => {
     writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), formatVersion: 1 }));
     const later: string[] = [];
     await prepareArchive(config, { log: (m) => later.push(m) });
-    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 5/);
+    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 6/);
   });
 
   it('refuses a damaged index with a message that says how to rebuild', async () => {

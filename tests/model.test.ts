@@ -1,28 +1,28 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, UserError } from '../src/config.js';
 import { pipeline } from '@xenova/transformers';
-import { loadEmbedder, modelFolder, pointTransformersAt } from '../src/embed/index.js';
+import { openArchive } from '../src/archive.js';
+import { loadEmbedder, loadFromModelsDir } from '../src/embed/index.js';
 import { DEFAULT_BUILTIN_OPTIONS, trainStaticModel, writeModelFolder } from '../src/embed/builtinModel.js';
 import { chunkDocument, splitSentences } from '../src/chunk/index.js';
 import { readCorpus } from '../src/ingest/index.js';
-import { SEEDS, tempDir } from './helpers.js';
+import { copyOfSeedIndex, SEEDS, seedModel, tempDir } from './helpers.js';
 
 const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
 
 describe('the built-in model', () => {
-  const config = loadConfig();
-
-  it('is a standard transformers.js model folder', () => {
-    const folder = modelFolder(config);
+  it('is a standard transformers.js model folder, inside its archive\'s index folder', async () => {
+    const folder = (await seedModel()).folder!;
+    expect(dirname(dirname(folder))).toMatch(/seeds-index$/);
     for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) expect(existsSync(join(folder, file))).toBe(true);
     expect(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')).model_type).toBe('bert');
   });
 
   it('loads through the feature-extraction pipeline and gives unit vectors of the stated size', async () => {
-    const embedder = await loadEmbedder(config);
+    const embedder = await seedModel();
     expect(embedder.info.dim).toBe(256);
     const vectors = await embedder.embed(['Why did the 2016 bid fail?', 'The councils refused a directly elected mayor.', 'hospital'], 'passage');
     for (const v of vectors) {
@@ -32,15 +32,14 @@ describe('the built-in model', () => {
   });
 
   it('places related words nearer than unrelated ones', async () => {
-    const embedder = await loadEmbedder(config);
+    const embedder = await seedModel();
     const [hospital, infirmary, mayor] = await embedder.embed(['hospital', 'infirmary', 'mayor'], 'passage');
     expect(dot(hospital, infirmary)).toBeGreaterThan(dot(hospital, mayor) + 0.2);
   });
 
   it('embeds exactly as the transformers.js feature-extraction pipeline (mean pooling, normalised) does, in batches of mixed lengths', async () => {
-    const embedder = await loadEmbedder(config);
-    pointTransformersAt(config.embedding.modelsDir, false);
-    const extractor = await pipeline('feature-extraction', config.embedding.model, { quantized: false });
+    const embedder = await seedModel();
+    const extractor = await loadFromModelsDir(dirname(embedder.folder!), false, () => pipeline('feature-extraction', basename(embedder.folder!), { quantized: false }));
     const texts = ['hospital', 'Why did the 2016 bid fail?', 'The councils of Hampshire and the Isle of Wight refused a directly elected mayor, and the bid stalled in 2016.', 'mayor of the Solent'];
     const ours = await embedder.embed(texts, 'passage');
     for (const [i, text] of texts.entries()) {
@@ -50,16 +49,19 @@ describe('the built-in model', () => {
   });
 
   it('gives a zero vector, not NaN, for text with no known word', async () => {
-    const embedder = await loadEmbedder(config);
+    const embedder = await seedModel();
     const [v] = await embedder.embed(['qzxqzx vbnvbn'], 'query');
     expect(Array.from(v).every((x) => x === 0)).toBe(true);
   });
 
-  it('says how to build it when it is missing', async () => {
-    const missing = loadConfig({ embedding: { modelsDir: tempDir() } });
-    await expect(loadEmbedder(missing)).rejects.toThrowError(/npm run build-model/);
-    const other = loadConfig({ embedding: { modelsDir: tempDir(), model: 'Xenova/bge-small-en-v1.5' } });
+  it('says how to rebuild when an index\'s model is missing, and where a configured model was looked for', async () => {
+    const indexDir = copyOfSeedIndex();
+    rmSync(join(indexDir, 'models'), { recursive: true });
+    await expect(openArchive(loadConfig({ indexDir }))).rejects.toThrowError(/names a model that is missing .*npm run build-index/);
+    const modelsDir = tempDir();
+    const other = loadConfig({ embedding: { modelsDir, model: 'Xenova/bge-small-en-v1.5' } });
     await expect(loadEmbedder(other)).rejects.toThrowError(UserError);
+    await expect(loadEmbedder(other)).rejects.toThrowError(`Model "Xenova/bge-small-en-v1.5" was not found at ${join(modelsDir, 'Xenova', 'bge-small-en-v1.5')}`);
   });
 });
 

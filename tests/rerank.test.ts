@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Archive } from '../src/archive.js';
-import { bertWords } from '../src/embed/builtinModel.js';
+import { bertWords } from '../src/embed/vocabulary.js';
 import { writeWordCountCrossEncoder } from './fixtures/crossEncoder.js';
 import { SEEDS, seedArchive, tempDir } from './helpers.js';
 

@@ -1,17 +1,18 @@
 import { rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openArchive, prepareArchive } from '../src/archive.js';
 import { buildIndex } from '../src/index/index.js';
 import { loadConfig, type ConfigInput } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
-import { copyOfSeeds, tempDir } from './helpers.js';
+import { copyOfSeedIndex, copyOfSeeds } from './helpers.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const running: RunningServer[] = [];
 
 async function serveSeeds(server: ConfigInput['server'] = {}) {
-  const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index'), server: { port: 0, ...server } });
+  const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: copyOfSeedIndex(), server: { port: 0, ...server } });
   const s = await startServer(await prepareArchive(config, { log: () => {} }), () => {});
   running.push(s);
   return { config, base: `http://127.0.0.1:${s.port}`, server: s };
@@ -57,7 +58,7 @@ describe('POST /api/reindex', () => {
     const res = await update;
     expect(res.status).toBe(200);
     const report = await res.json();
-    expect(report).toMatchObject({ previousIndex: before.index, changes: { added: ['ferry.md'], changed: [], removed: [] }, fullRebuild: null, documents: 5 });
+    expect(report).toMatchObject({ previousIndex: before.index, changes: { added: { count: 1, first: ['ferry.md'] }, changed: { count: 0 }, removed: { count: 0 } }, fullRebuild: null, documents: 5, model: { trained: null } });
     expect(report.embedded).toBe(1);
     const after = await (await fetch(`${base}/api/health`)).json();
     expect(after.index).toBe(report.index);
@@ -74,11 +75,11 @@ describe('POST /api/reindex after another process rebuilt the index', () => {
     // labels deleted and an added one's appended, so the graph's labels no longer match the server's.
     rmSync(join(config.corpusDir, '000_2f8a857afa737480.txt'));
     writeFileSync(join(config.corpusDir, 'note.md'), '# A note\n\nPortsmouth and Southampton share a port economy and a ferry link.');
-    await buildIndex(config, server.archive().embedder);
+    await buildIndex(config, { embedder: server.archive().embedder });
     writeFileSync(join(config.corpusDir, 'ferry.md'), '# Ferry subsidy\n\nThe county agreed a ferry subsidy for the Isle of Wight in 2024 after long talks.');
     const res = await reindex(base, `Bearer ${TOKEN}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ embedded: 1, changes: { added: ['ferry.md'], changed: [], removed: [] } });
+    expect(await res.json()).toMatchObject({ embedded: 1, changes: { added: { count: 1, first: ['ferry.md'] }, changed: { count: 0 }, removed: { count: 0 } } });
     const found = await (await fetch(`${base}/api/search?q=ferry%20subsidy%20Isle%20of%20Wight&k=1`)).json();
     expect(found.results[0].source).toBe('ferry.md');
     const fresh = await openArchive(config, server.archive().embedder);
@@ -112,5 +113,34 @@ describe('the per-request time limit', () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ error: { code: 'timeout', message: expect.stringMatching(/longer than 100 ms/) } });
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
+  });
+});
+
+/** A client that writes its whole request, body included, before it reads a byte of the answer (as Python's urllib does). */
+function writeAllThenRead(port: number, path: string, body: Buffer): Promise<{ sent: boolean; response: string }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let sent = false;
+    socket.on('error', () => resolve({ sent, response: Buffer.concat(chunks).toString() }));
+    socket.on('end', () => resolve({ sent, response: Buffer.concat(chunks).toString() }));
+    socket.pause();
+    const head = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    socket.write(Buffer.concat([Buffer.from(head), body]), (error) => {
+      sent = !error;
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.resume();
+    });
+  });
+}
+
+describe('a request body over the limit', () => {
+  it('gets its 413 even when the client sends the whole 5 MB body before reading', async () => {
+    const { server } = await serveSeeds();
+    const body = Buffer.from(JSON.stringify({ q: 'x'.repeat(5 * 1024 * 1024) }));
+    const { sent, response } = await writeAllThenRead(server.port, '/api/search', body);
+    expect(sent).toBe(true);
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toContain('"code":"body_too_large"');
   });
 });

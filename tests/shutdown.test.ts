@@ -2,16 +2,15 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { loadEmbedder } from '../src/embed/index.js';
 import { buildIndex } from '../src/index/index.js';
-import { SEEDS, tempDir } from './helpers.js';
+import { SEEDS, seedModel, tempDir } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const indexDir = join(tempDir(), 'index');
 
 beforeAll(async () => {
   const config = loadConfig({ corpusDir: SEEDS, indexDir });
-  await buildIndex(config, await loadEmbedder(config));
+  await buildIndex(config, { embedder: await seedModel() });
 });
 
 describe('graceful shutdown', () => {

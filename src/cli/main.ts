@@ -1,8 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { buildSummary, ensureEmbedder, openArchive, rebuild } from '../archive.js';
+import { buildSummary, openArchive, rebuild } from '../archive.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
-import { buildBuiltinModel } from '../embed/index.js';
-import { readCorpus, readOptions } from '../ingest/index.js';
 import { startServer } from '../serve/server.js';
 import { runBatch } from './batch.js';
 import { prepareWithProgress, progressBar, progressHooks } from './progress.js';
@@ -36,10 +34,11 @@ withPaths(program.command('start'))
   .option('--port <n>', 'port to listen on (default: PORT or 8080)', integer(0, 65535))
   .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
   .option('--no-build', 'serve the live index as it is, without checking it against the corpus or building')
-  .action(async (options: PathOptions & { port?: number; host?: string; build: boolean }) => {
+  .option('--watch', 'keep the index in step with the corpus folder while serving (added, changed and removed files)')
+  .action(async (options: PathOptions & { port?: number; host?: string; build: boolean; watch?: boolean }) => {
     const config = configFrom(options, { server: { port: options.port, host: options.host } });
     const archive = options.build ? await prepareWithProgress(config) : await openArchive(config);
-    const server = await startServer(archive, log);
+    const server = await startServer(archive, log, { watch: options.watch });
     const { host } = archive.config.server;
     log(`Serving the archive (${archive.index.manifest.counts.documents} documents, index ${archive.index.manifest.id}) on http://${host === '0.0.0.0' ? 'localhost' : host}:${server.port}`);
     let stopping = false;
@@ -54,26 +53,15 @@ withPaths(program.command('start'))
   });
 
 withPaths(program.command('build-index'))
-  .description('update the index from the corpus (only added and changed files are embedded), or rebuild it')
+  .description("update the index from the corpus (only added and changed files are embedded; a new archive first trains its model), or rebuild it")
   .option('--full', 'embed every passage again instead of updating the live index')
-  .action(async (options: PathOptions & { full?: boolean }) => {
+  .option('--retrain', "train the archive's built-in model again, then embed every passage with it")
+  .action(async (options: PathOptions & { full?: boolean; retrain?: boolean }) => {
     const config = configFrom(options);
-    const hooks = { ...progressHooks(), full: options.full };
-    const embedder = await ensureEmbedder(config, hooks);
+    const hooks = { ...progressHooks(), full: options.full, retrain: options.retrain };
     log(`Building the index at ${config.indexDir} from ${config.corpusDir}...`);
-    const report = await rebuild(config, embedder, hooks).finally(() => hooks.done());
+    const report = await rebuild(config, hooks).finally(() => hooks.done());
     process.stdout.write(`${JSON.stringify(buildSummary(report))}\n`);
-  });
-
-program
-  .command('build-model')
-  .description('train the built-in embedding model from the corpus and WordNet')
-  .option('--corpus <dir>', 'folder of documents (default: seeds)')
-  .action(async (options: PathOptions) => {
-    const config = configFrom(options);
-    const { folder, ms } = await buildBuiltinModel(config, (await readCorpus(config.corpusDir, readOptions(config))).documents, log);
-    log(`Model written to ${folder} in ${(ms / 1000).toFixed(1)} s.`);
-    process.stdout.write(`${JSON.stringify({ model: folder, ms })}\n`);
   });
 
 withPaths(program.command('search'))

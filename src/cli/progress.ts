@@ -2,32 +2,58 @@ import cliProgress from 'cli-progress';
 import { prepareArchive, type Archive, type PrepareHooks } from '../archive.js';
 import type { Config } from '../config.js';
 
-/** A progress bar on stderr with counts and rate; stdout stays free for machine-readable output. */
-export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+export interface ProgressBar {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/** Seconds between progress lines when stderr is not a terminal (a log file, CI). */
+const LOG_EVERY_MS = 5000;
+
+/**
+ * Progress on stderr with counts and rate; stdout stays free for machine-readable output. In a
+ * terminal, a bar redrawn in place (cli-progress); otherwise a line every few seconds. The lines
+ * are written from update() itself: embedding keeps the event loop busy, so a timer (cli-progress'
+ * own schedule off a terminal) never fires during a build, and a log showed one line for minutes.
+ */
+export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): ProgressBar {
   let started = 0;
+  let running = false;
+  const rate = (done: number) => (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1);
+  if (!stream.isTTY) {
+    let [line, written, last] = ['', '', 0];
+    const format = (done: number, total: number) => `${label}: ${done}/${total} | ${rate(done)}/s | ${total ? Math.floor((100 * done) / total) : 100}% | ${Math.round((Date.now() - started) / 1000)} s`;
+    const write = () => {
+      stream.write(`${line}\n`);
+      [written, last] = [line, Date.now()];
+    };
+    return {
+      update(done, total) {
+        if (!running) [started, running] = [Date.now() - 1, true];
+        line = format(done, total);
+        if (Date.now() - last >= LOG_EVERY_MS) write();
+      },
+      stop() {
+        // A log always ends with the final count.
+        if (running && line !== written) write();
+        running = false;
+      },
+    };
+  }
   const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${label} [{bar}] {value}/{total} | {rate}/s | {duration_formatted}`,
-      noTTYOutput: true,
-      notTTYSchedule: 2000,
-      hideCursor: false,
-      clearOnComplete: false,
-    },
+    { stream, format: `${label} [{bar}] {value}/{total} | {rate}/s | {duration_formatted}`, hideCursor: false, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
   );
-  let running = false;
   return {
     update(done, total) {
       // The rate counts from the first update, not from when the bar was made.
-      if (!running) started = Date.now() - 1;
-      const rate = (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1);
       if (!running) {
-        bar.start(total, done, { rate });
+        started = Date.now() - 1;
+        bar.start(total, done, { rate: rate(done) });
         running = true;
       } else {
         bar.setTotal(total);
-        bar.update(done, { rate });
+        bar.update(done, { rate: rate(done) });
       }
     },
     stop() {

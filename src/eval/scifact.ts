@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { Archive } from '../archive.js';
-import { rankPassages } from '../retrieve/index.js';
 import { mean, mrrAt, ndcgAt, recallAt, type Judgements } from './metrics.js';
 
 /** Where BEIR SciFact is looked for: SCIFACT_DIR, else ../shared/bench/scifact beside the checkout. */
@@ -42,14 +40,14 @@ export function materializeScifactCorpus(benchDir: string, corpusDir: string): n
 }
 
 /**
- * SciFact as the scripts run it: the corpus written under reports/scifact/corpus, its own model
- * (trained on that corpus) and index beside it. Returns the settings and the number of abstracts.
+ * SciFact as the scripts run it: the corpus written under reports/scifact/corpus and its archive
+ * (index and model) beside it. Returns the two folders and the number of abstracts.
  */
-export function scifactSettings(root: string, benchDir: string): { settings: { corpusDir: string; indexDir: string; embedding: { modelsDir: string } }; documents: number } {
+export function scifactSettings(root: string, benchDir: string): { settings: { corpusDir: string; indexDir: string }; documents: number } {
   const dir = join(root, 'reports', 'scifact');
   const corpusDir = join(dir, 'corpus');
   const documents = materializeScifactCorpus(benchDir, corpusDir);
-  return { settings: { corpusDir, indexDir: join(dir, 'index'), embedding: { modelsDir: join(dir, 'models') } }, documents };
+  return { settings: { corpusDir, indexDir: join(dir, 'index') }, documents };
 }
 
 export interface ScifactQuery {
@@ -79,22 +77,23 @@ export interface RankingMetrics {
   mrrAt10: number;
 }
 
+/** One line of `batch` output, as far as scoring a ranking reads it. */
+const BatchResult = z.object({ id: z.union([z.string(), z.number()]), results: z.array(z.object({ source: z.string() })) });
+
 /**
- * Ranks documents for each query (a document scores by its best passage: one passage per document,
- * 100 documents deep) and averages nDCG@10, Recall@100 and MRR@10.
+ * Scores `batch` output lines against the judgements: a document ranks where its first passage
+ * does (abstract ids are the corpus file names), and nDCG@10, Recall@100 and MRR@10 are averaged
+ * over every query of the split (a query missing from the output scores 0).
  */
-export async function evaluateRanking(archive: Archive, queries: ScifactQuery[], onProgress?: (done: number) => void): Promise<RankingMetrics> {
-  const config = { ...archive.config, retrieval: { ...archive.config.retrieval, maxPerDoc: 1, candidates: Math.max(archive.config.retrieval.candidates, 300) } };
-  const ndcg: number[] = [];
-  const recall: number[] = [];
-  const mrr: number[] = [];
-  for (const [i, q] of queries.entries()) {
-    const { passages } = await rankPassages(archive, config, q.text, 100);
-    const ranking = passages.map((p) => p.document.source.replace(/\.txt$/, ''));
-    ndcg.push(ndcgAt(ranking, q.judged, 10));
-    recall.push(recallAt(ranking, q.judged, 100));
-    mrr.push(mrrAt(ranking, q.judged, 10));
-    onProgress?.(i + 1);
+export function scoreBatchOutput(lines: string[], queries: ScifactQuery[]): RankingMetrics {
+  const rankings = new Map<string, string[]>();
+  for (const line of lines) {
+    const { id, results } = BatchResult.parse(JSON.parse(line));
+    rankings.set(String(id), [...new Set(results.map((r) => r.source.replace(/\.txt$/, '')))]);
   }
-  return { ndcgAt10: mean(ndcg), recallAt100: mean(recall), mrrAt10: mean(mrr) };
+  const per = queries.map((q) => {
+    const ranking = rankings.get(q.id) ?? [];
+    return { ndcg: ndcgAt(ranking, q.judged, 10), recall: recallAt(ranking, q.judged, 100), mrr: mrrAt(ranking, q.judged, 10) };
+  });
+  return { ndcgAt10: mean(per.map((p) => p.ndcg)), recallAt100: mean(per.map((p) => p.recall)), mrrAt10: mean(per.map((p) => p.mrr)) };
 }

@@ -3,15 +3,17 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
-import type { Embedder } from '../embed/index.js';
+import type { Embedder, EmbedderInfo } from '../embed/index.js';
 import { extensionOf, fingerprintCorpus, readCorpus, readOptions, sha256 } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { ARTIFACTS, fileChanges, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type FileChanges, type Manifest, type ManifestInputs } from './manifest.js';
+import { adoptModel, chooseBuildModel, modelCoverage, modelFolderInIndex, removeUnusedModels, type ArchiveModel } from './model.js';
 import { writeFileAtomic } from './storage.js';
 import { VectorStore, type ChunkVector } from './vectorStore.js';
 
 export { listFiles, type FileChanges, type Manifest } from './manifest.js';
+export { linkTree, loadIndexModel, MODELS_DIR } from './model.js';
 export { VectorStore } from './vectorStore.js';
 export { LexicalIndex } from './lexicalIndex.js';
 
@@ -49,6 +51,10 @@ export interface BuildReport {
   fullRebuild: string | null;
   /** Passages embedded by this build (the rest kept their vectors). */
   embedded: number;
+  /** Why this build trained the archive's model (and how long it took); null when it kept it. */
+  trained: ArchiveModel['trained'];
+  /** The model this build embedded with (queries must be embedded with it too). */
+  embedder: Embedder;
   ms: number;
 }
 
@@ -68,9 +74,10 @@ const StoredDocumentsSchema = z.object({
   chunks: z.array(z.tuple([z.string(), z.number().int(), z.number().int(), z.number().int().min(0)])),
 });
 
-export function manifestInputs(config: Config, model: Embedder['info'], sources: Record<string, string>): ManifestInputs {
+export function manifestInputs(config: Config, embedder: Pick<Embedder, 'info' | 'folder' | 'vocabulary'>, sources: Record<string, string>): ManifestInputs {
+  const info: EmbedderInfo = embedder.info;
   return {
-    model: { ...model, titleInPassage: config.embedding.titleInPassage },
+    model: { ...info, titleInPassage: config.embedding.titleInPassage, folder: modelFolderInIndex(config, embedder) },
     chunking: { ...config.chunking },
     lexical: { ...config.retrieval.bm25 },
     sources,
@@ -82,16 +89,24 @@ const MAX_DELETED_SHARE = 0.3;
 
 export interface BuildOptions {
   onProgress?: BuildProgress;
+  log?: (message: string) => void;
   /** The live index when the caller has it loaded (a running server); otherwise it is read from indexDir. */
   previous?: ArchiveIndex;
   /** Re-embed everything even when the live index could be updated. */
   full?: boolean;
+  /** Train the archive's built-in model again (and so embed everything with it). */
+  retrain?: boolean;
+  /** The archive's model when the caller has it loaded already; it is used if the build keeps the model. */
+  loaded?: Embedder;
+  /** Embed with this model instead of choosing the archive's own (tools and tests that build many indexes with one model). */
+  embedder?: Embedder;
 }
 
 /** Why the live index cannot be updated in place (so every passage is embedded again); null when it can. */
-function fullRebuildReason(previous: ArchiveIndex | null, inputs: ManifestInputs, full: boolean | undefined): string | null {
+function fullRebuildReason(previous: ArchiveIndex | null, inputs: ManifestInputs, full: boolean | undefined, trained: ArchiveModel['trained']): string | null {
   if (full) return 'a full rebuild was asked for';
   if (!previous) return 'there is no readable index to update';
+  if (trained && previous.manifest.model.checksum !== inputs.model.checksum) return `the model was trained again: ${trained.reason}`;
   const built = previous.manifest;
   if (JSON.stringify(built.model) !== JSON.stringify(inputs.model)) return 'the model or its settings changed';
   if (JSON.stringify(built.chunking) !== JSON.stringify(inputs.chunking)) return 'the chunking settings changed';
@@ -114,15 +129,22 @@ async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
  * When the live index was built with the same model and chunking, only the passages of added or
  * changed documents are embedded: the others keep their vectors and their place in the HNSW graph.
  */
-export async function buildIndex(config: Config, embedder: Embedder, options: BuildOptions = {}): Promise<BuildReport> {
+export async function buildIndex(config: Config, options: BuildOptions = {}): Promise<BuildReport> {
   const started = Date.now();
   // A loaded index is used only while its folder is still there (another build may have replaced it).
   const loaded = options.previous && existsSync(join(config.indexDir, options.previous.generation)) ? options.previous : undefined;
   const previous = loaded ?? (await readPreviousIndex(config));
   // A file whose bytes (and the catalog) are unchanged keeps its extracted text, unless a full rebuild was asked for.
   const { documents, skipped, sources } = await readCorpus(config.corpusDir, readOptions(config), previous && !options.full ? { sources: previous.manifest.sources, documents: previous.documentsBySource } : undefined);
-  const inputs = manifestInputs(config, embedder.info, sources);
-  const fullReason = fullRebuildReason(previous, inputs, options.full);
+  // A damaged index may still name a good model: its manifest is read on its own.
+  const previousManifest = previous?.manifest ?? readableManifest(config.indexDir);
+  const model: ArchiveModel = options.embedder
+    ? { embedder: adoptModel(config, options.embedder), trained: null, coverage: null }
+    : await chooseBuildModel(config, documents, previousManifest, { retrain: options.retrain, loaded: options.loaded, log: options.log ?? (() => {}) });
+  const { embedder } = model;
+  const coverage = model.coverage ?? modelCoverage(config, embedder, documents);
+  const inputs = manifestInputs(config, embedder, sources);
+  const fullReason = fullRebuildReason(previous, inputs, options.full, model.trained);
   const reusable = fullReason ? null : previous;
 
   const chunks: Chunk[] = [];
@@ -176,10 +198,11 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
     }),
   );
   const counts = { documents: documents.length, chunks: chunks.length, vectorLabels: vectors.labelCount };
-  const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts, artifacts };
+  const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts, outOfVocabulary: coverage, artifacts };
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   writeFileAtomic(join(config.indexDir, CURRENT), generation + '\n');
   removeOtherGenerations(config.indexDir, generation);
+  removeUnusedModels(config.indexDir, manifest.model.folder);
   const formats: Record<string, number> = {};
   for (const d of documents) formats[extensionOf(d.source)] = (formats[extensionOf(d.source)] ?? 0) + 1;
   const index: ArchiveIndex = { manifest, documents: byId, chunks, vectors, lexical, contextLexical, ...lookups(documents, chunks), generation };
@@ -191,6 +214,8 @@ export async function buildIndex(config: Config, embedder: Embedder, options: Bu
     changes: fileChanges(previous?.manifest.sources ?? {}, sources),
     fullRebuild: fullReason,
     embedded: toEmbed.length,
+    trained: model.trained,
+    embedder,
     ms: Date.now() - started,
   };
 }
@@ -235,6 +260,16 @@ function liveGeneration(indexDir: string): string | null {
   return readFileSync(pointer, 'utf8').trim() || null;
 }
 
+/** The live manifest when it can be read, else null (no index, or a damaged one). */
+function readableManifest(indexDir: string): Manifest | null {
+  try {
+    return readManifest(indexDir);
+  } catch (e) {
+    if (e instanceof UserError) return null;
+    throw e;
+  }
+}
+
 /** The live manifest, or null when there is no index yet. Throws a UserError when it is unreadable. */
 export function readManifest(indexDir: string): Manifest | null {
   const generation = liveGeneration(indexDir);
@@ -258,7 +293,7 @@ export function readManifest(indexDir: string): Manifest | null {
  * Why the live index does not serve the corpus, settings and model (including a manifest that is
  * damaged or from another format); null when there is no index.
  */
-export async function indexStaleness(config: Config, model: Embedder['info']): Promise<{ reasons: string[] } | null> {
+export async function indexStaleness(config: Config, model: Embedder): Promise<{ reasons: string[] } | null> {
   let manifest: Manifest | null;
   try {
     manifest = readManifest(config.indexDir);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-export const FORMAT_VERSION = 5;
+export const FORMAT_VERSION = 6;
 
 export const ARTIFACTS = ['documents.json', 'bm25.json', 'bm25-context.json', 'vectors.hnsw'] as const;
 
@@ -10,12 +10,23 @@ export const ManifestSchema = z.object({
   /** Hash of everything the index content depends on; batch output carries it for reproducibility. */
   id: z.string(),
   createdAt: z.string(),
-  model: z.object({ id: z.string(), checksum: z.string(), dim: z.number().int().positive(), queryPrefix: z.string(), passagePrefix: z.string(), titleInPassage: z.boolean() }),
+  model: z.object({
+    id: z.string(),
+    checksum: z.string(),
+    dim: z.number().int().positive(),
+    queryPrefix: z.string(),
+    passagePrefix: z.string(),
+    titleInPassage: z.boolean(),
+    /** The built-in model's folder inside the index folder ("models/archive-static-..."); null for a configured model. */
+    folder: z.string().nullable(),
+  }),
   chunking: z.object({ targetWords: z.number(), maxWords: z.number(), overlapSentences: z.number() }),
   lexical: z.object({ k1: z.number(), b: z.number() }),
   /** sha256 of every corpus file (and the catalog) the index was built from. */
   sources: z.record(z.string(), z.string()),
   counts: z.object({ documents: z.number().int(), chunks: z.number().int(), vectorLabels: z.number().int() }),
+  /** How much of the corpus the built-in model knows (null for other models): see index/model.ts. */
+  outOfVocabulary: z.object({ words: z.number().int(), unknown: z.number().int(), share: z.number(), atTraining: z.number(), retrainAbove: z.number() }).nullable(),
   artifacts: z.record(z.string(), z.object({ bytes: z.number().int(), sha256: z.string() })),
 });
 
@@ -51,7 +62,7 @@ export function fileChanges(before: Record<string, string>, after: Record<string
 }
 
 /** "a, b, c, d, e, and 7 more": file lists in messages stay readable for large corpora. */
-export const listFiles = (files: string[]) => files.slice(0, 5).join(', ') + (files.length > 5 ? `, and ${files.length - 5} more` : '');
+export const listFiles = (files: string[], shown = 5) => files.slice(0, shown).join(', ') + (files.length > shown ? `, and ${files.length - shown} more` : '');
 
 /** Why an index built from `built` does not serve `wanted`; empty when it does. */
 export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): string[] {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AutoModelForSequenceClassification, AutoTokenizer, type PreTrainedModel, type PreTrainedTokenizer } from '@xenova/transformers';
 import { UserError, type Config } from '../config.js';
-import { pointTransformersAt } from '../embed/index.js';
+import { loadFromModelsDir } from '../embed/index.js';
 
 /** A cross-encoder: reads the question and a passage together and scores how well the passage answers. */
 export interface Reranker {
@@ -23,12 +23,10 @@ export async function loadReranker(config: Config): Promise<Reranker | null> {
   if (!existsSync(join(folder, 'config.json')) && !allowRemoteModels) {
     throw new UserError(`Reranker "${model}" was not found at ${folder}, and remote models are off. Copy the model folder there, set retrieval.rerank.allowRemoteModels, or remove retrieval.rerank.model.`, 'model_missing');
   }
-  pointTransformersAt(modelsDir, allowRemoteModels);
   let tokenizer: PreTrainedTokenizer;
   let classifier: PreTrainedModel;
   try {
-    tokenizer = await AutoTokenizer.from_pretrained(model);
-    classifier = await AutoModelForSequenceClassification.from_pretrained(model, { quantized });
+    [tokenizer, classifier] = await loadFromModelsDir(modelsDir, allowRemoteModels, async () => [await AutoTokenizer.from_pretrained(model), await AutoModelForSequenceClassification.from_pretrained(model, { quantized })] as const);
   } catch (e) {
     throw new UserError(`Could not load reranker "${model}" from ${folder}: ${(e as Error).message}`, 'model_invalid');
   }

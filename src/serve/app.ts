@@ -28,6 +28,27 @@ import {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
+/** Over-limit bodies are read (and dropped) up to this size before the 413 is sent. */
+const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads and drops the rest of a request body, up to MAX_DISCARDED_BYTES; true when it was read to
+ * its end. A client that writes its whole body before reading the answer (Python's urllib does)
+ * gets its 413 this way: answering first and closing the connection would break its pipe mid-body.
+ * A body whose reader is already taken (a chunked upload cut by the limit) is left to the server.
+ */
+async function discardBody(request: Request): Promise<boolean> {
+  if (!request.body || request.body.locked) return false;
+  const reader = request.body.getReader();
+  for (let read = 0; read <= MAX_DISCARDED_BYTES; ) {
+    const { done, value } = await reader.read();
+    if (done) return true;
+    read += value.byteLength;
+  }
+  await reader.cancel();
+  return false;
+}
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
 const errorResponses = { 400: errorResponse('Invalid input'), 404: errorResponse('Unknown document') };
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ 200: { description, content: { 'application/json': { schema } } }, ...errorResponses });
@@ -65,9 +86,11 @@ const summary = (d: SourceDocument) => ({ id: d.id, source: d.source, title: d.t
 const PUBLIC_FILES: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
 const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
+export type ReindexSummary = z.infer<typeof ReindexResponseSchema>;
+
 export interface AppOptions {
-  /** Updates the index from the corpus and swaps it in; POST /api/reindex calls it (with the admin token). */
-  reindex?: () => Promise<z.infer<typeof ReindexResponseSchema>>;
+  /** Updates the index from the corpus and swaps it in; null when an update is running already. POST /api/reindex calls it (with the admin token). */
+  reindex?: () => Promise<ReindexSummary> | null;
 }
 
 /** Constant-time comparison, so the token cannot be guessed from response times. */
@@ -105,7 +128,17 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
   app.use('*', secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'"], objectSrc: ["'none'"], frameAncestors: ["'none'"] } }));
   if (server.corsOrigins.length) app.use('/api/*', cors({ origin: server.corsOrigins.includes('*') ? '*' : server.corsOrigins, allowMethods: ['GET', 'POST'] }));
   app.use('/api/*', timeout(server.requestTimeoutMs, timeLimitReached));
-  app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json(errorBody('body_too_large', `Request body must be at most ${MAX_BODY_BYTES} bytes.`), 413) }));
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: async (c) => {
+        const whole = await discardBody(c.req.raw);
+        if (!whole) c.header('connection', 'close');
+        return c.json(errorBody('body_too_large', `Request body must be at most ${MAX_BODY_BYTES} bytes.`), 413);
+      },
+    }),
+  );
   app.use('/api/*', async (c, next) => {
     // Hono leaves undecodable escapes as literal text; say so instead of searching for "%FF".
     try {
@@ -157,9 +190,11 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
   app.openapi(health, (c) => {
     const archive = current();
     const { manifest } = archive.index;
-    return c.json({ status: 'ok' as const, index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: archive.embedder.info.id, reranker: archive.reranker?.id ?? null }, 200);
+    return c.json(
+      { status: 'ok' as const, index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: manifest.model.id, modelChecksum: manifest.model.checksum, outOfVocabulary: manifest.outOfVocabulary, reranker: archive.reranker?.id ?? null },
+      200,
+    );
   });
-  let reindexing = false;
   app.openapi(reindexPost, async (c) => {
     const token = server.adminToken;
     if (!token || !options.reindex) return c.json(errorBody('reindex_disabled', 'Reindexing over HTTP is off. Set server.adminToken (or ARCHIVE_ADMIN_TOKEN) to turn it on.'), 404);
@@ -167,13 +202,9 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
       c.header('WWW-Authenticate', 'Bearer');
       return c.json(errorBody('unauthorized', 'Send the admin token as "Authorization: Bearer <token>".'), 401);
     }
-    if (reindexing) return c.json(errorBody('reindex_running', 'A reindex is already running; try again when it has finished.'), 409);
-    reindexing = true;
-    try {
-      return c.json(await options.reindex(), 200);
-    } finally {
-      reindexing = false;
-    }
+    const update = options.reindex();
+    if (!update) return c.json(errorBody('reindex_running', 'A reindex is already running; try again when it has finished.'), 409);
+    return c.json(await update, 200);
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer' });
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Semantic archive API', version: '1.0.0', description: 'Hybrid (dense + BM25) passage search with extractive answers and citations.' } });

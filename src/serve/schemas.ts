@@ -88,7 +88,31 @@ export const DocumentSchema = DocumentSummarySchema.extend({
   pageStarts: z.array(z.number().int()).nullable().openapi({ description: 'Offset in text where each page starts (PDF); null for formats without pages' }),
 }).openapi('Document');
 
-export const HealthSchema = z.object({ status: z.literal('ok'), index: z.string(), documents: z.number().int(), chunks: z.number().int(), model: z.string(), reranker: z.string().nullable() }).openapi('Health');
+const OutOfVocabularySchema = z
+  .object({
+    words: z.number().int().openapi({ description: "Content-word occurrences in the corpus" }),
+    unknown: z.number().int().openapi({ description: 'Of those, occurrences of words the model has no vector for' }),
+    share: z.number().openapi({ description: 'unknown / words' }),
+    atTraining: z.number().openapi({ description: 'The share when the model was trained' }),
+    retrainAbove: z.number().openapi({ description: 'The model is retrained when share exceeds atTraining by more than this' }),
+  })
+  .nullable()
+  .openapi('OutOfVocabulary', { description: "How much of the corpus the archive's built-in model knows; null for a configured model" });
+
+export const HealthSchema = z
+  .object({
+    status: z.literal('ok'),
+    index: z.string(),
+    documents: z.number().int(),
+    chunks: z.number().int(),
+    model: z.string(),
+    modelChecksum: z.string(),
+    outOfVocabulary: OutOfVocabularySchema,
+    reranker: z.string().nullable(),
+  })
+  .openapi('Health');
+
+const firstOf = <T extends z.ZodType>(item: T) => z.object({ count: z.number().int(), first: z.array(item).openapi({ description: 'The first 20' }) });
 
 export const ReindexResponseSchema = z
   .object({
@@ -96,10 +120,12 @@ export const ReindexResponseSchema = z
     previousIndex: z.string(),
     documents: z.number().int(),
     chunks: z.number().int(),
-    changes: z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()) }),
     embedded: z.number().int().openapi({ description: 'Passages embedded by this update; the rest kept their vectors.' }),
     fullRebuild: z.string().nullable().openapi({ description: 'Why every passage was embedded again, or null.' }),
-    skipped: z.array(z.object({ source: z.string(), reason: z.string() })),
+    model: z.object({ id: z.string(), checksum: z.string(), trained: z.object({ reason: z.string(), ms: z.number().int() }).nullable().openapi({ description: "Why this update trained the archive's model, or null" }) }),
+    outOfVocabulary: OutOfVocabularySchema,
+    changes: z.object({ added: firstOf(z.string()), changed: firstOf(z.string()), removed: firstOf(z.string()) }),
+    skipped: firstOf(z.object({ source: z.string(), reason: z.string() })),
     ms: z.number().int(),
   })
   .openapi('ReindexResponse');

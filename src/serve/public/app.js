@@ -1,5 +1,7 @@
 // Search page: everything from documents is put in the page as text nodes, never as HTML.
 const $ = (id) => document.getElementById(id);
+/** The search parameters the page keeps in its URL, so a search can be shared or bookmarked. */
+const FIELDS = ['q', 'doc', 'from', 'to'];
 
 function el(tag, props = {}, children = []) {
   const node = document.createElement(tag);
@@ -14,10 +16,21 @@ function describe(c) {
   return [c.title, c.date, c.source, pageLabel(c)].filter(Boolean).join(' · ');
 }
 
+/** The current search's parameters (from the URL), for links that lead back to it. */
+function currentSearch() {
+  const params = new URLSearchParams(location.search);
+  const kept = new URLSearchParams();
+  for (const f of FIELDS) if (params.get(f)) kept.set(f, params.get(f));
+  return kept;
+}
+
 function viewLink(docId, start, end, label) {
-  const params = new URLSearchParams({ view: docId, start: String(start), end: String(end) });
-  const q = new URLSearchParams(location.search).get('q');
-  if (q) params.set('q', q);
+  const params = currentSearch();
+  params.set('view', docId);
+  if (start !== undefined) {
+    params.set('start', String(start));
+    params.set('end', String(end));
+  }
   return el('a', { href: `/?${params}`, className: 'open', textContent: label });
 }
 
@@ -35,12 +48,10 @@ function passage(hit) {
   return el('p', {}, [hit.text.slice(0, from), el('mark', { textContent: hit.text.slice(from, to) }), hit.text.slice(to)]);
 }
 
-async function search(q, doc) {
+async function search(params) {
   $('status').textContent = 'Searching…';
   $('results').replaceChildren();
   $('answer').hidden = true;
-  const params = new URLSearchParams({ q });
-  if (doc) params.set('doc', doc);
   try {
     const data = await api(`/api/search?${params}`);
     $('status').textContent = data.results.length ? `${data.results.length} passages` : 'No passages match.';
@@ -69,8 +80,9 @@ async function showDocument(docId, start, end) {
   $('results').replaceChildren();
   $('answer').hidden = true;
   $('document').hidden = false;
-  const q = new URLSearchParams(location.search).get('q');
-  $('back').href = q ? `/?${new URLSearchParams({ q })}` : '/';
+  const back = currentSearch();
+  $('back').href = `/?${back}`;
+  $('back').textContent = back.get('q') ? '← Back to results' : '← Back to the documents';
   try {
     const doc = await api(`/api/docs/${encodeURIComponent(docId)}`);
     $('doc-title').textContent = doc.title;
@@ -85,30 +97,51 @@ async function showDocument(docId, start, end) {
   }
 }
 
+/** Documents listed on the home page at most; a large archive is searched, not scrolled. */
+const LISTED_DOCUMENTS = 500;
+
+/** The archive's documents, newest first (undated last), each opening the document. */
+function showDocumentList(docs) {
+  const byDate = [...docs].sort((a, b) => (b.date ?? '').localeCompare(a.date ?? '') || a.title.localeCompare(b.title));
+  const more = byDate.length - LISTED_DOCUMENTS;
+  $('browse-count').textContent = more > 0 ? `${docs.length} documents; the newest ${LISTED_DOCUMENTS} are listed, search to find the others.` : `${docs.length} document${docs.length === 1 ? '' : 's'}.`;
+  $('doc-list').replaceChildren(
+    ...byDate.slice(0, LISTED_DOCUMENTS).map((d) =>
+      el('li', { className: 'doc' }, [
+        el('time', { textContent: d.date ?? 'undated', ...(d.date ? { dateTime: d.date } : {}) }),
+        ' ',
+        viewLink(d.id, undefined, undefined, d.title),
+        el('span', { className: 'meta', textContent: ` · ${[d.publisher, d.source].filter(Boolean).join(' · ')}` }),
+      ]),
+    ),
+  );
+  $('browse').hidden = false;
+}
+
 async function init() {
   const params = new URLSearchParams(location.search);
+  let docs = [];
   try {
-    const docs = await api('/api/docs');
-    for (const d of docs) $('doc').append(el('option', { value: d.id, textContent: d.title }));
+    docs = await api('/api/docs');
+    for (const d of docs) $('doc').append(el('option', { value: d.id, textContent: d.date ? `${d.title} (${d.date})` : d.title }));
   } catch (error) {
     $('status').textContent = `Could not list documents: ${error.message}`;
   }
-  $('q').value = params.get('q') || '';
-  $('doc').value = params.get('doc') || '';
+  for (const f of FIELDS) $(f).value = params.get(f) || '';
   $('search').addEventListener('submit', (event) => {
     event.preventDefault();
-    const q = $('q').value.trim();
-    if (!q) return;
-    const next = new URLSearchParams({ q });
-    if ($('doc').value) next.set('doc', $('doc').value);
-    // The query lives in the URL, so a search can be shared or bookmarked.
+    const next = new URLSearchParams();
+    for (const f of FIELDS) if ($(f).value.trim()) next.set(f, $(f).value.trim());
+    if (!next.get('q')) return;
     history.pushState(null, '', `/?${next}`);
     $('document').hidden = true;
-    search(q, $('doc').value);
+    $('browse').hidden = true;
+    search(next);
   });
   window.addEventListener('popstate', () => location.reload());
-  if (params.get('view')) showDocument(params.get('view'), Number(params.get('start')), Number(params.get('end')));
-  else if (params.get('q')) search(params.get('q'), params.get('doc'));
+  if (params.get('view')) showDocument(params.get('view'), params.get('start') === null ? undefined : Number(params.get('start')), Number(params.get('end')));
+  else if (params.get('q')) search(currentSearch());
+  else showDocumentList(docs);
 }
 
 init();
