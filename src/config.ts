@@ -19,7 +19,7 @@ export const ConfigSchema = z.object({
        * The built-in model is trained again (and every passage re-embedded) once the share of the
        * corpus' words it does not know exceeds its share at training by more than this (README: measured).
        */
-      retrainAbove: z.number().min(0).max(1).default(0.03),
+      retrainAbove: z.number().min(0).max(1).default(0.015),
       allowRemoteModels: z.boolean().default(false),
       /** Load onnx/model_quantized.onnx instead of onnx/model.onnx. */
       quantized: z.boolean().default(false),

@@ -91,7 +91,7 @@ withPaths(program.command('batch'))
   .action(async (options: PathOptions & { k: number; input?: string }) => {
     const archive = await prepare(options);
     const bar = progressBar('Queries');
-    const { queries, errors } = await runBatch(archive, options, (line) => process.stdout.write(`${line}\n`), (n) => bar.update(n, n));
+    const { queries, errors } = await runBatch(archive, options, (line) => process.stdout.write(`${line}\n`), (n) => bar.update(n));
     bar.stop();
     log(`Answered ${queries - errors} of ${queries} queries (${errors} with errors).`);
   });

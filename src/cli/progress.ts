@@ -3,7 +3,8 @@ import { prepareArchive, type Archive, type PrepareHooks } from '../archive.js';
 import type { Config } from '../config.js';
 
 export interface ProgressBar {
-  update(done: number, total: number): void;
+  /** `total` undefined: not known yet (a stream of queries). */
+  update(done: number, total?: number): void;
   stop(): void;
 }
 
@@ -22,7 +23,10 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
   const rate = (done: number) => (done / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1);
   if (!stream.isTTY) {
     let [line, written, last] = ['', '', 0];
-    const format = (done: number, total: number) => `${label}: ${done}/${total} | ${rate(done)}/s | ${total ? Math.floor((100 * done) / total) : 100}% | ${Math.round((Date.now() - started) / 1000)} s`;
+    const format = (done: number, total?: number) => {
+      const share = total === undefined ? '' : ` | ${total ? Math.floor((100 * done) / total) : 100}%`;
+      return `${label}: ${done}${total === undefined ? '' : `/${total}`} | ${rate(done)}/s${share} | ${Math.round((Date.now() - started) / 1000)} s`;
+    };
     const write = () => {
       stream.write(`${line}\n`);
       [written, last] = [line, Date.now()];
@@ -31,7 +35,7 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       update(done, total) {
         if (!running) [started, running] = [Date.now() - 1, true];
         line = format(done, total);
-        if (Date.now() - last >= LOG_EVERY_MS) write();
+        if ((total !== undefined && done >= total) || Date.now() - last >= LOG_EVERY_MS) write();
       },
       stop() {
         // A log always ends with the final count.
@@ -45,7 +49,7 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     cliProgress.Presets.shades_classic,
   );
   return {
-    update(done, total) {
+    update(done, total = done) {
       // The rate counts from the first update, not from when the bar was made.
       if (!running) {
         started = Date.now() - 1;
