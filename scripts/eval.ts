@@ -1,10 +1,11 @@
 /**
- * Retrieval quality: prints a table (stderr) and writes a JSON report under reports/.
- * Usage: npm run --silent eval -- [--suite seeds|scifact|all] [--split train|test]
- * Every suite reports the full pipeline beside BM25 alone and dense alone, from the same index.
+ * Retrieval and answer quality: prints tables (stderr) and writes a JSON report under reports/.
+ * Usage: npm run --silent eval -- [--suite seeds|wikiqa|scifact|all] [--split train|test]
+ * Ranking suites report the full pipeline beside BM25 alone and dense alone, from the same index;
+ * answer suites report the answer model beside each ablation model that train-answer wrote.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
@@ -13,14 +14,18 @@ import { loadConfig, type Config } from '../src/config.js';
 import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
 import { prepareWithProgress } from '../src/cli/progress.js';
+import { loadAnswerModel } from '../src/answer/index.js';
+import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics, type TriggerMetrics } from '../src/eval/wikiqa.js';
+import { readCorpus } from '../src/ingest/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REPORTS = join(ROOT, 'reports');
 const options = new Command()
-  .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'scifact', 'all']).default('all'))
+  .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'wikiqa', 'scifact', 'all']).default('all'))
   .addOption(new Option('--split <split>', 'SciFact split').choices(['train', 'test']).default('test'))
   .parse()
-  .opts<{ suite: 'seeds' | 'scifact' | 'all'; split: 'train' | 'test' }>();
+  .opts<{ suite: 'seeds' | 'wikiqa' | 'scifact' | 'all'; split: 'train' | 'test' }>();
+const runs = (suite: string) => options.suite === suite || options.suite === 'all';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const fmt = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3));
@@ -45,7 +50,16 @@ function variants(archive: Archive): Array<[string, Archive]> {
   return rankingRows(archive.config.retrieval.weights).map(([name, weights], i, rows) => (i === rows.length - 1 ? [`${name}${archive.reranker ? ` + ${archive.reranker.id}` : ''}`, archive] : [name, weighted(weights)]));
 }
 
-if (options.suite === 'seeds' || options.suite === 'all') {
+/** The answer model and every ablation model `npm run train-answer -- --ablations` wrote: the rows of the answer tables. */
+function answerRows(): Array<[string, string | null]> {
+  const dir = join(REPORTS, 'answer-ablation');
+  const ablations = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+  if (!ablations.length) log('(no ablation models: npm run train-answer -- --ablations writes them)');
+  return [['answer model', null], ...ablations.map((f): [string, string] => [`without ${f.replace(/\.json$/, '').replace(/-/g, ' ')}`, join(dir, f)])];
+}
+const thresholdOf = (file: string | null) => loadAnswerModel(loadConfig({ answer: { model: file } })).threshold;
+
+if (runs('seeds')) {
   const archive = await prepareWithProgress(loadConfig({ indexDir: join(REPORTS, 'seeds', 'index') }));
   const questions = readSeedQuestions(join(ROOT, 'tests', 'fixtures', 'seed-questions.json'));
   const rows: Record<string, unknown> = {};
@@ -57,7 +71,14 @@ if (options.suite === 'seeds' || options.suite === 'all') {
     rows[name] = result;
     log(`${name.padEnd(40)} ${fmt(result.hitAt1)}  ${fmt(result.hitAt5)}  ${fmt(result.mrrAt10)} ${fmt(result.answerAccuracy)}  ${fmt(result.sentenceAccuracy)}    ${fmt(result.unanswerableNull).padEnd(21)} ${fmt(result.timeHitAt1)}`);
   }
-  (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows };
+  const answerTable: Record<string, unknown> = {};
+  log(`\n${'answer scorer'.padEnd(40)} answer right  answerable withheld  unanswerable withheld`);
+  for (const [name, file] of answerRows()) {
+    const result = await evaluateSeedQuestions(archive.withConfig({ ...archive.config, answer: { ...archive.config.answer, model: file } }), questions);
+    answerTable[name] = { answerAccuracy: result.answerAccuracy, answerableWithheld: result.answerableWithheld, unanswerableWithheld: result.unanswerableNull * result.unanswerable, answers: result.answers };
+    log(`${name.padEnd(40)} ${fmt(result.answerAccuracy)}         ${String(result.answerableWithheld).padEnd(19)} ${Math.round(result.unanswerableNull * result.unanswerable)} of ${result.unanswerable}`);
+  }
+  (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows, answers: answerTable };
 }
 
 /**
@@ -73,7 +94,47 @@ async function cli(args: string[], configFile?: string): Promise<string[]> {
   return lines;
 }
 
-if (options.suite === 'scifact' || options.suite === 'all') {
+if (runs('wikiqa')) {
+  const file = locateWikiqa(ROOT);
+  if (!file) {
+    log('\nWikiQA: skipped, not found (set WIKIQA_FILE or place train.jsonl at ../shared/bench/wikiqa).');
+  } else {
+    // WikiQA's summaries as an archive, its held-out questions through the CLI as any user's batch.
+    const wikiqa = readWikiqa(file);
+    const corpusDir = join(REPORTS, 'wikiqa', 'corpus');
+    materializeWikiqaCorpus(wikiqa, corpusDir);
+    const paths = ['--corpus', corpusDir, '--index', join(REPORTS, 'wikiqa', 'index')];
+    const [build] = await cli(['build-index', ...paths]);
+    const heldOut = wikiqa.questions.filter((q) => q.heldOut);
+    const input = join(REPORTS, 'wikiqa', 'held-out.jsonl');
+    writeFileSync(input, heldOut.map((q) => JSON.stringify({ id: q.id, query: q.question })).join('\n') + '\n');
+    const documents = new Map((await readCorpus(corpusDir)).documents.map((d) => [d.source, d]));
+    const spans = new Map([...wikiqa.summaries].map(([source, sentences]) => [source, sentenceSpans(documents.get(source)!, sentences)]));
+    const byId = new Map(heldOut.map((q) => [q.id, q]));
+    log(`\nWikiQA held out: ${heldOut.length} questions (${heldOut.filter((q) => q.answers.length).length} with an answer) over ${wikiqa.summaries.size} summaries (index ${JSON.parse(build).index})`);
+    const rows: Record<string, unknown> = {};
+    for (const [name, model] of answerRows()) {
+      // Every answer with its probability (minScore 0), so the curve can be drawn; the row itself is at the model's threshold.
+      const configFile = join(REPORTS, 'wikiqa', 'eval.config.json');
+      writeFileSync(configFile, JSON.stringify({ answer: { model, minScore: 0 } }));
+      log(`${name}: npm run batch -- --k 3 --input ${input} (ARCHIVE_CONFIG=${configFile})`);
+      const lines = (await cli(['batch', '--k', '3', '--input', input, ...paths], configFile)).map((l) => JSON.parse(l) as { id: string; answer: { score: number; citation: { source: string; start: number; end: number } } | null });
+      const outcomes = lines.map((l) => {
+        const q = byId.get(l.id)!;
+        return { answerable: q.answers.length > 0, score: l.answer?.score ?? 0, right: l.answer !== null && isRightAnswer(q, spans.get(q.source)!, l.answer.citation) };
+      });
+      const threshold = thresholdOf(model);
+      const at = (t: number) => triggerMetrics(outcomes.map((o) => ({ ...o, answered: o.score >= t })));
+      rows[name] = { threshold, ...at(threshold), curve: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((t) => ({ threshold: t, ...at(t) })) };
+    }
+    log(`${'answer scorer'.padEnd(40)} threshold precision recall F1     answered right`);
+    for (const [name, m] of Object.entries(rows) as Array<[string, TriggerMetrics & { threshold: number }]>) log(`${name.padEnd(40)} ${m.threshold.toFixed(2)}      ${fmt(m.precision)}     ${fmt(m.recall)}  ${fmt(m.f1)}  ${String(m.answered).padEnd(8)} ${m.right}`);
+    log(`${'published (Yang et al. 2015, test, summary given)'.padEnd(40)}           0.28      0.36   0.32`);
+    (report.suites as Record<string, unknown>).wikiqa = { questions: heldOut.length, rows };
+  }
+}
+
+if (runs('scifact')) {
   const bench = locateScifact(ROOT);
   if (!bench) {
     log('\nSciFact: skipped, no benchmark found (set SCIFACT_DIR or place it at ../shared/bench/scifact).');

@@ -1,8 +1,8 @@
-import { extractAnswer } from './answer/index.js';
+import { answerQuestion, loadAnswerModel, SentenceCache, WordVectors, type AnswerModel } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import type { Embedder } from './embed/index.js';
 import { buildIndex, IndexDamagedError, indexStaleness, listFiles, loadIndexModel, openIndex, readManifest, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
-import { loadReranker, retrieve, SentenceCache, type Reranker } from './retrieve/index.js';
+import { loadReranker, rankPassages, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
 /** A searchable archive: a loaded index and the model that embeds its queries. */
@@ -44,18 +44,30 @@ function liveManifest(indexDir: string): { manifest: Manifest | null; problem: s
   }
 }
 
+/** A loaded index and the model it was built with. */
+export interface LoadedIndex {
+  index: ArchiveIndex;
+  embedder: Embedder;
+}
+
 /**
  * What `npm start` does before serving: an index present and matching the corpus, settings and
  * model (built or updated, with the reasons said, when not; a new archive's first build trains
  * its model), then loaded.
  */
 export async function prepareArchive(config: Config, hooks: PrepareHooks): Promise<Archive> {
+  const { index, embedder } = await prepareIndex(config, hooks);
+  return createArchive(config, index, embedder, await loadReranker(config));
+}
+
+/** prepareArchive without the search models on top: the index, up to date, and its model. */
+export async function prepareIndex(config: Config, hooks: PrepareHooks): Promise<LoadedIndex> {
   const { manifest, problem } = liveManifest(config.indexDir);
   const embedder = problem ? null : await loadIndexModel(config, manifest);
   const rebuilt = async (why: string) => {
     hooks.log(why);
     const report = await rebuild(config, { ...hooks, loaded: embedder ?? undefined });
-    return createArchive(config, report.index, report.embedder, await loadReranker(config));
+    return { index: report.index, embedder: report.embedder };
   };
   if (problem) return rebuilt(`The index is out of date: ${problem}. Rebuilding...`);
   if (!manifest) return rebuilt(`No index at ${config.indexDir}; building it...`);
@@ -63,7 +75,7 @@ export async function prepareArchive(config: Config, hooks: PrepareHooks): Promi
   const reasons = (await indexStaleness(config, embedder))?.reasons ?? [];
   if (reasons.length) return rebuilt(`The index is out of date: ${reasons.join('; ')}. Rebuilding...`);
   try {
-    return await openArchive(config, embedder);
+    return await openLiveIndex(config, embedder);
   } catch (e) {
     // A damaged artifact is found only when loading; the corpus is the source of truth, so rebuild from it.
     if (!(e instanceof IndexDamagedError)) throw e;
@@ -118,6 +130,12 @@ export function buildSummary(report: BuildReport) {
 
 /** Opens the live index as it is, without checking it against the corpus (the CLI's search and batch). */
 export async function openArchive(config: Config, embedder?: Embedder): Promise<Archive> {
+  const live = await openLiveIndex(config, embedder);
+  return createArchive(config, live.index, live.embedder, await loadReranker(config));
+}
+
+/** The live index and its model (the given one, checked against the index, or the one the index names). */
+async function openLiveIndex(config: Config, embedder?: Embedder): Promise<LoadedIndex> {
   const index = await openIndex(config.indexDir);
   const model = embedder ?? (await loadIndexModel(config, index.manifest));
   if (!model) {
@@ -129,10 +147,11 @@ export async function openArchive(config: Config, embedder?: Embedder): Promise<
       'index_model_mismatch',
     );
   }
-  return createArchive(config, index, model, await loadReranker(config));
+  return { index, embedder: model };
 }
 
-function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder)): Archive {
+function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder), answers: AnswerModel = loadAnswerModel(config), wordVectors = new WordVectors(embedder)): Archive {
+  const idf = (term: string) => index.lexical.idf(term);
   const sorted = [...index.documents.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
   return {
     config,
@@ -144,12 +163,13 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
       const filters = options.filters ?? {};
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
-      const hits = await retrieve({ index, embedder, reranker, sentences }, config, query, k, filters);
-      return { query, answer: extractAnswer(hits, config), results: hits, index: index.manifest.id };
+      const { passages, queryVector } = await rankPassages({ index, embedder, reranker }, config, query, k, filters);
+      const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf }, answers, config, query, queryVector, passages);
+      return { query, answer, results, index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),
     documents: () => sorted,
-    withConfig: (other) => createArchive(other, index, embedder, reranker, sentences),
-    withIndex: (other, model) => createArchive(config, other, model, reranker),
+    withConfig: (other) => createArchive(other, index, embedder, reranker, sentences, other.answer.model === config.answer.model ? answers : loadAnswerModel(other), wordVectors),
+    withIndex: (other, model) => createArchive(config, other, model, reranker, undefined, answers),
   };
 }

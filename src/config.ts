@@ -87,8 +87,11 @@ export const ConfigSchema = z.object({
     .prefault({}),
   answer: z
     .object({
-      /** Answers scoring below this are withheld (answer: null). */
-      minScore: z.number().min(0).max(1).default(0.45),
+      /** The answer scorer: a file written by `npm run train-answer`; unset means the one shipped in src/answer/answer-model.json. */
+      model: z.string().min(1).nullish(),
+      /** Answers less likely than this (the answer's score is a probability) are withheld (answer: null); unset means the model's own threshold, chosen from its training curve. */
+      minScore: z.number().min(0).max(1).nullish(),
+      /** Answers are chosen among the sentences of this many top passages. */
       passagesConsidered: z.number().int().min(1).max(20).default(3),
     })
     .prefault({}),

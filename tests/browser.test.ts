@@ -44,6 +44,8 @@ describe('the search page in a real browser', () => {
     await page.waitForSelector('#results li');
     expect(new URL(page.url()).searchParams.get('q')).toBe('why did the 2016 bid fail');
     expect(await page.isVisible('#answer')).toBe(true);
+    expect(await page.textContent('#answer-label')).toMatch(/^(Likely|Uncertain) answer$/);
+    expect(await page.isVisible('#no-answer')).toBe(false);
     expect(await page.textContent('#answer-cite')).toMatch(/\.txt/);
     const results = page.locator('#results li');
     expect(await results.count()).toBe(10);
@@ -137,6 +139,21 @@ describe('the search page in a real browser', () => {
     } finally {
       await phone.close();
     }
+  });
+
+  it('says plainly when the archive has no answer, and still lists the passages', async () => {
+    await page.goto(`${base}/?q=${encodeURIComponent('What is the population of Wiltshire?')}`);
+    await page.waitForSelector('#results li');
+    expect(await page.isVisible('#answer')).toBe(false);
+    expect(await page.textContent('#no-answer')).toMatch(/does not seem to hold an answer/);
+    expect(await page.isVisible('#no-answer')).toBe(true);
+    expect(await page.locator('#results li').count()).toBe(10);
+    // A question it can answer shows the answer with its confidence in words, and no such note.
+    await page.fill('#q', 'who started the Hampshire Senate');
+    await page.press('#q', 'Enter');
+    await page.waitForSelector('#answer:not([hidden])');
+    expect(await page.isVisible('#no-answer')).toBe(false);
+    expect(await page.textContent('#answer-text')).toMatch(/Ken Thornber/);
   });
 });
 

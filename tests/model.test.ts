@@ -48,6 +48,15 @@ describe('the built-in model', () => {
     }
   });
 
+  it('gives single words the same vectors through its word path as through the pipeline', async () => {
+    const embedder = await seedModel();
+    const words = ['hospital', 'devolution', 'mayor', 'qzxqzx'];
+    const direct = await embedder.embedWords(words);
+    const piped = await embedder.embed(words, 'passage');
+    words.forEach((w, i) => direct[i].forEach((x, d) => expect(x, w).toBeCloseTo(piped[i][d], 6)));
+    expect(Array.from(direct[3]).every((x) => x === 0)).toBe(true);
+  });
+
   it('gives a zero vector, not NaN, for text with no known word', async () => {
     const embedder = await seedModel();
     const [v] = await embedder.embed(['qzxqzx vbnvbn'], 'query');

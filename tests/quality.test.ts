@@ -6,10 +6,13 @@ import { seedArchive } from './helpers.js';
 
 const questions = readSeedQuestions(join(import.meta.dirname, 'fixtures', 'seed-questions.json'));
 
-// Floors a little under what the default settings measured on the 62 answerable questions (hit@1 0.645,
-// hit@5 0.919, MRR@10 0.756; answer right 0.581; highlighted sentence right 0.741; the 9 time questions
-// hit@1 0.667; 2 of 10 unanswerable answered with null), so a change that loses a few answers fails.
-const FLOORS = { hitAt1: 0.62, hitAt5: 0.9, mrrAt10: 0.74, answerAccuracy: 0.53, sentenceAccuracy: 0.69, timeHitAt1: 0.55, unanswerableNull: 0.1 };
+// Floors a little under what the default settings measured on the 77 answerable questions (hit@1 0.701,
+// hit@5 0.935, MRR@10 0.794; answer right 0.584, 18 withheld; highlighted sentence right 0.736; the 9
+// time questions hit@1 0.667; 10 of 13 unanswerable answered with null), so a change that loses a few
+// answers fails. The answer model was trained on these questions too (in cross-validation it measured
+// answer right 0.545, 22 withheld, 12 of 13 unanswerable withheld: README), so these are regression
+// floors, not held-out figures.
+const FLOORS = { hitAt1: 0.67, hitAt5: 0.9, mrrAt10: 0.77, answerAccuracy: 0.55, sentenceAccuracy: 0.7, timeHitAt1: 0.55, unanswerableNull: 0.69, answerableWithheld: 21 };
 
 let archive: Archive;
 let result: SeedEvaluation;
@@ -20,7 +23,7 @@ beforeAll(async () => {
 
 describe('the seed question set', () => {
   it('has at least 60 questions, each gold text found in its source', () => {
-    expect(questions.length).toBeGreaterThanOrEqual(60);
+    expect(questions.length).toBeGreaterThanOrEqual(90);
     expect(questions.filter((q) => q.gold.length === 0).length).toBeGreaterThanOrEqual(8);
     for (const q of questions) {
       for (const gold of q.gold) {
@@ -42,9 +45,10 @@ describe('the seed question set', () => {
     expect(result.sentenceAccuracy).toBeGreaterThanOrEqual(FLOORS.sentenceAccuracy);
   });
 
-  it('withholds an answer for some questions the archive cannot answer', () => {
-    expect(result.unanswerable).toBeGreaterThanOrEqual(8);
+  it('withholds the answer for most questions the archive cannot answer, and for few it can', () => {
+    expect(result.unanswerable).toBeGreaterThanOrEqual(13);
     expect(result.unanswerableNull).toBeGreaterThanOrEqual(FLOORS.unanswerableNull);
+    expect(result.answerableWithheld).toBeLessThanOrEqual(FLOORS.answerableWithheld);
   });
 
   it('beats BM25 alone and dense alone on MRR', async () => {

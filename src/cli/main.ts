@@ -78,8 +78,9 @@ withPaths(program.command('search'))
       return;
     }
     const out: string[] = [];
-    if (response.answer) out.push(`Answer (${response.answer.score}): ${response.answer.text}`, `  — ${response.answer.citation.title}, ${response.answer.citation.source} [${response.answer.citation.start}-${response.answer.citation.end}]`, '');
-    else out.push('No answer found with enough confidence.', '');
+    const { answer } = response;
+    if (answer) out.push(`${answer.score >= 0.5 ? 'Likely' : 'Uncertain'} answer (probability ${answer.score}): ${answer.text}`, `  — ${answer.citation.title}, ${answer.citation.source} [${answer.citation.start}-${answer.citation.end}]`, '');
+    else out.push('The archive does not seem to hold an answer to this question; the closest passages:', '');
     for (const r of response.results) out.push(`${r.rank}. ${r.title} (${r.date ?? 'undated'}, ${r.source} [${r.start}-${r.end}], score ${r.score.toFixed(2)})`, `   ${r.text.replace(/\s+/g, ' ')}`, '');
     process.stdout.write(out.join('\n'));
   });

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { UserError } from '../config.js';
 
 export { BUILTIN_MODEL, builtinModelRecord, isCurrentBuiltinModel, trainBuiltinModel, trainingKey, type BuiltinModelRecord } from './builtinModel.js';
-export { vocabularyCoverage, type VocabularyCoverage } from './vocabulary.js';
+export { trainable, vocabularyCoverage, type VocabularyCoverage } from './vocabulary.js';
 
 import { BUILTIN_MODEL, builtinModelRecord } from './builtinModel.js';
 
@@ -37,6 +37,8 @@ export interface Embedder {
   readonly vocabulary: ReadonlySet<string> | null;
   /** Unit-length vectors, one per text; `onProgress` hears how many are done after each model call. */
   embed(texts: string[], kind: 'query' | 'passage', onProgress?: (done: number) => void): Promise<Float32Array[]>;
+  /** Unit-length vectors of single words (zero for a word the model does not know). */
+  embedWords(words: string[]): Promise<Float32Array[]>;
 }
 
 /** True when the configuration asks for the built-in model, which every archive trains for itself. */
@@ -141,24 +143,43 @@ async function openModel(modelsDir: string, name: string, id: string, config: Co
   // The built-in tokenizer holds whole words only (see bertTokenizerJson); its specials are not words.
   const tokens = (extractor.tokenizer as unknown as { model: { tokens_to_ids: Map<string, number> } }).model.tokens_to_ids;
   const vocabulary = builtin ? new Set([...tokens.keys()].filter((t) => !/^\[[A-Z]+\]$/.test(t))) : null;
+  const embed: Embedder['embed'] = async (texts, kind, onProgress) => {
+    const prefix = kind === 'query' ? queryPrefix : passagePrefix;
+    // Texts of similar length share a batch: every text is padded to the batch's longest, and the
+    // model computes (and returns) the padding too. So callers hand over all their texts at once.
+    const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
+    const out = new Array<Float32Array>(texts.length);
+    for (let i = 0; i < order.length; i += batchSize) {
+      const batch = order.slice(i, i + batchSize);
+      const vectors = await embedBatch(extractor, batch.map((t) => prefix + texts[t]));
+      batch.forEach((t, n) => (out[t] = vectors[n]));
+      onProgress?.(Math.min(i + batchSize, texts.length));
+    }
+    return out;
+  };
   return {
     info: { id, checksum: local ? checksumModel(folder, quantized) : `remote:${name}`, dim: probe.length, queryPrefix, passagePrefix },
     folder: local ? folder : null,
     vocabulary,
-    async embed(texts, kind, onProgress) {
-      const prefix = kind === 'query' ? queryPrefix : passagePrefix;
-      // Texts of similar length share a batch: every text is padded to the batch's longest, and the
-      // model computes (and returns) the padding too. So callers hand over all their texts at once.
-      const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
-      const out = new Array<Float32Array>(texts.length);
-      for (let i = 0; i < order.length; i += batchSize) {
-        const batch = order.slice(i, i + batchSize);
-        const vectors = await embedBatch(extractor, batch.map((t) => prefix + texts[t]));
-        batch.forEach((t, n) => (out[t] = vectors[n]));
-        onProgress?.(Math.min(i + batchSize, texts.length));
-      }
-      return out;
-    },
+    embed,
+    // The built-in model's tokenizer holds whole words, so a word's vector is its own row: one
+    // model call for all the words, ids looked up directly (the tokenizer was most of the cost).
+    embedWords: vocabulary
+      ? async (words) => {
+          if (!words.length) return [];
+          const ids = BigInt64Array.from(words, (w) => BigInt(tokens.get(w) ?? tokens.get('[UNK]') ?? 0));
+          const { last_hidden_state: hidden } = await extractor.model({ input_ids: new Tensor('int64', ids, [words.length, 1]), attention_mask: new Tensor('int64', new BigInt64Array(words.length).fill(1n), [words.length, 1]) });
+          const data = hidden.data as Float32Array;
+          const dim = data.length / words.length;
+          return words.map((_, i) => {
+            const v = data.slice(i * dim, (i + 1) * dim);
+            let norm = 0;
+            for (const x of v) norm += x * x;
+            if (norm > 0) for (let d = 0; d < dim; d++) v[d] /= Math.sqrt(norm);
+            return v;
+          });
+        }
+      : (words) => embed(words, 'passage'),
   };
 }
 

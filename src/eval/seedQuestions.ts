@@ -24,11 +24,11 @@ export function readSeedQuestions(file: string): SeedQuestion[] {
   return z.object({ questions: z.array(SeedQuestionSchema) }).parse(JSON.parse(readFileSync(file, 'utf8'))).questions;
 }
 
-/** A result answers a question when it is from a gold file and holds at least half of that gold text. */
-export function answers(archive: Archive, question: SeedQuestion, result: Pick<Citation, 'source' | 'docId' | 'start' | 'end'>): boolean {
+/** A result answers a question when it is from a gold file and holds at least half of that gold text (`text` is its document's clean text). */
+export function answers(text: string, question: SeedQuestion, result: Pick<Citation, 'source' | 'start' | 'end'>): boolean {
   return question.gold.some((gold) => {
     if (result.source !== gold.source) return false;
-    const start = archive.document(result.docId)!.text.indexOf(gold.answer);
+    const start = text.indexOf(gold.answer);
     if (start < 0) throw new Error(`${question.id}: gold text not found in ${gold.source}`);
     const end = start + gold.answer.length;
     return Math.min(end, result.end) - Math.max(start, result.start) >= (end - start) / 2;
@@ -43,11 +43,15 @@ export interface SeedEvaluation {
   mrrAt10: number;
   /** Share of answerable questions whose extractive answer overlaps the gold text. */
   answerAccuracy: number;
+  /** Answerable questions answered with null. */
+  answerableWithheld: number;
   /** Of the questions whose answering passage is in the top 10, how often its highlighted sentence is the answer. */
   sentenceAccuracy: number;
   /** Share of unanswerable questions answered with null. */
   unanswerableNull: number;
   unanswerable: number;
+  /** Every question's answer probability and whether the answer was right (false for unanswerable ones): the curve of answers given against right. */
+  answers: Array<{ id: string; score: number | null; right: boolean }>;
   /** hit@1 of the questions that name a year or period. */
   timeHitAt1: number;
   misses: Array<{ id: string; question: string; rank: number | null }>;
@@ -58,19 +62,29 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
   const unanswerable = questions.filter((q) => q.gold.length === 0);
   const ranks = new Map<string, number | null>();
   let answered = 0;
+  let withheld = 0;
+  const outcomes: SeedEvaluation['answers'] = [];
   let located = 0;
   let highlighted = 0;
   for (const q of answerable) {
     const response = await archive.search(q.question, { k: 10 });
-    const index = response.results.findIndex((r) => answers(archive, q, r));
+    const textOf = (docId: string) => archive.document(docId)!.text;
+    const index = response.results.findIndex((r) => answers(textOf(r.docId), q, r));
     ranks.set(q.id, index >= 0 ? index + 1 : null);
     const found = response.results[index];
     if (found) located++;
-    if (found && answers(archive, q, { ...found.sentence, docId: found.docId, source: found.source })) highlighted++;
-    if (response.answer && answers(archive, q, response.answer.citation)) answered++;
+    if (found && answers(textOf(found.docId), q, { ...found.sentence, source: found.source })) highlighted++;
+    const right = response.answer !== null && answers(textOf(response.answer.citation.docId), q, response.answer.citation);
+    if (right) answered++;
+    if (!response.answer) withheld++;
+    outcomes.push({ id: q.id, score: response.answer?.score ?? null, right });
   }
   let nulls = 0;
-  for (const q of unanswerable) if ((await archive.search(q.question, { k: 10 })).answer === null) nulls++;
+  for (const q of unanswerable) {
+    const { answer } = await archive.search(q.question, { k: 10 });
+    if (answer === null) nulls++;
+    outcomes.push({ id: q.id, score: answer?.score ?? null, right: false });
+  }
   const share = (qs: SeedQuestion[], test: (rank: number | null) => boolean) => (qs.length ? qs.filter((q) => test(ranks.get(q.id)!)).length / qs.length : 0);
   const time = answerable.filter((q) => q.tags.includes('time'));
   return {
@@ -79,9 +93,11 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     hitAt5: share(answerable, (r) => r !== null && r <= 5),
     mrrAt10: answerable.reduce((sum, q) => sum + (ranks.get(q.id) ? 1 / ranks.get(q.id)! : 0), 0) / answerable.length,
     answerAccuracy: answered / answerable.length,
+    answerableWithheld: withheld,
     sentenceAccuracy: located ? highlighted / located : 0,
     unanswerableNull: unanswerable.length ? nulls / unanswerable.length : 0,
     unanswerable: unanswerable.length,
+    answers: outcomes,
     timeHitAt1: share(time, (r) => r === 1),
     misses: answerable.filter((q) => ranks.get(q.id) !== 1).map((q) => ({ id: q.id, question: q.question, rank: ranks.get(q.id)! })),
   };

@@ -1,25 +1,21 @@
 import type { Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
 import { LexicalIndex, type ArchiveIndex } from '../index/index.js';
-import { dateSpan, pageAt } from '../ingest/index.js';
-import { queryTerms as questionTerms } from '../text/tokens.js';
-import type { Chunk, SearchFilters, SearchHit, SourceDocument } from '../types.js';
+import { dateSpan } from '../ingest/index.js';
+import type { Chunk, SearchFilters, SourceDocument } from '../types.js';
 import { overlap, shingles } from './duplicates.js';
 import { fuseScores, standardize } from './fuse.js';
 import type { Reranker } from './rerank.js';
-import { answerShape, SentenceCache } from './sentences.js';
 import { timeFit, timeSignal } from './time.js';
 
 export { fuseScores, standardize } from './fuse.js';
 export { loadReranker, type Reranker } from './rerank.js';
-export { SentenceCache } from './sentences.js';
 
-/** What retrieval reads: the index, the model that embeds the query, the cross-encoder when one is configured, and the passages' sentences. */
+/** What retrieval reads: the index, the model that embeds the query, and the cross-encoder when one is configured. */
 export interface RetrievalModels {
   index: ArchiveIndex;
   embedder: Embedder;
   reranker: Reranker | null;
-  sentences: SentenceCache;
 }
 
 /** A passage in fused order, before its best sentence is chosen. */
@@ -52,21 +48,13 @@ function documentFilter(index: ArchiveIndex, filters: SearchFilters): ((doc: Sou
   };
 }
 
-/** Share of the query's terms, weighted by idf (computed once per query), that a sentence contains. */
-function termCoverage(termWeights: Map<string, number>, total: number, terms: Set<string>): number {
-  if (total <= 0) return 0;
-  let covered = 0;
-  for (const term of terms) covered += termWeights.get(term) ?? 0;
-  return covered / total;
-}
-
 /**
  * Hybrid ranking: dense (HNSW) and BM25 candidates; over their union, a weighted sum of standard
  * scores of dense similarity, passage BM25 and context BM25, plus a lift for a time the question
  * names; then the top re-ordered by the cross-encoder when there is one; then near-duplicates
  * collapsed and at most maxPerDoc passages kept per document.
  */
-export async function rankPassages({ index, embedder, reranker }: Omit<RetrievalModels, 'sentences'>, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
+export async function rankPassages({ index, embedder, reranker }: RetrievalModels, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
   const { candidates, weights, maxPerDoc, duplicateThreshold } = config.retrieval;
   const [queryVector] = await embedder.embed([query], 'query');
   const docFilter = documentFilter(index, filters);
@@ -125,39 +113,4 @@ async function rerankTop(reranker: Reranker, config: Config, query: string, orde
   const scores = top.map((i) => fused[i]);
   reordered.forEach((n, rank) => (fused[top[n]] = scores[rank]));
   return [...reordered.map((n) => top[n]), ...order.slice(candidates)];
-}
-
-/** Ranked passages with citations, each with its best-matching sentence. */
-export async function retrieve(models: RetrievalModels, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<SearchHit[]> {
-  const { index, sentences } = models;
-  const { passages, queryVector } = await rankPassages(models, config, query, k, filters);
-  const termWeights = new Map(questionTerms(query).map((term) => [term, index.lexical.idf(term)]));
-  const totalWeight = [...termWeights.values()].reduce((a, b) => a + b, 0);
-  // Best sentence of each kept passage: its own similarity to the query, idf-weighted term coverage, and its fit to the question's type.
-  const shape = answerShape(query);
-  const passageSentences = await sentences.of(passages.map((p) => p.chunk));
-  // A sentence already shown as the best of a higher passage (the overlap between chunks) is not shown again.
-  const shown = new Set<string>();
-  return passages.map(({ chunk, document: d, score, dense, bm25 }, n) => {
-    const { spans, vectors, terms } = passageSentences[n];
-    const ranked = spans
-      .map((span, i) => ({ ...span, score: 0.5 * dot(queryVector, vectors[i]) + 0.5 * termCoverage(termWeights, totalWeight, terms[i]) + shape(span.text) }))
-      .sort((a, b) => b.score - a.score);
-    const best = ranked.find((s) => !shown.has(`${d.id}:${s.start}`)) ?? ranked[0];
-    shown.add(`${d.id}:${best.start}`);
-    return {
-      rank: n + 1,
-      score,
-      docId: d.id,
-      source: d.source,
-      title: d.title,
-      date: d.date,
-      page: pageAt(d, chunk.start),
-      start: chunk.start,
-      end: chunk.end,
-      text: chunk.text,
-      sentence: { start: best.start, end: best.end, page: pageAt(d, best.start), text: best.text, score: best.score },
-      scores: { dense, bm25 },
-    };
-  });
 }

@@ -22,7 +22,7 @@ export function words(text: string): string[] {
 const STEMS = new Map<string, string>();
 const MAX_STEMS = 500_000;
 
-function stem(word: string): string {
+export function stemOf(word: string): string {
   let s = STEMS.get(word);
   if (s === undefined) {
     s = stemmer(word);
@@ -34,7 +34,7 @@ function stem(word: string): string {
 /** Terms for lexical matching: words without stop words, Porter-stemmed. */
 export function lexicalTerms(text: string): string[] {
   const out: string[] = [];
-  for (const w of words(text)) if (!STOP_WORDS.has(w)) out.push(stem(w));
+  for (const w of words(text)) if (!STOP_WORDS.has(w)) out.push(stemOf(w));
   return out;
 }
 
@@ -44,6 +44,6 @@ const QUESTION_WORDS = new Set('why what how who whom whose when where which did
 /** Lexical terms of a query: as for passages, without the question's own words. */
 export function queryTerms(query: string): string[] {
   const out: string[] = [];
-  for (const w of words(query)) if (!STOP_WORDS.has(w) && !QUESTION_WORDS.has(w)) out.push(stem(w));
+  for (const w of words(query)) if (!STOP_WORDS.has(w) && !QUESTION_WORDS.has(w)) out.push(stemOf(w));
   return out;
 }

@@ -1,0 +1,109 @@
+import { splitSentences } from '../chunk/index.js';
+import type { Embedder } from '../embed/index.js';
+import { lexicalTerms } from '../text/tokens.js';
+import type { Chunk } from '../types.js';
+import { createDenseOps, type DenseOps } from '../embed/train/denseOps.js';
+import { tagSentence, type SentenceTags } from './entities.js';
+
+/** A passage's sentences as the answer step reads them: offsets, text, vector, lexical terms and tags. */
+export interface PassageSentences {
+  spans: Array<{ start: number; end: number; text: string }>;
+  vectors: Float32Array[];
+  terms: Array<Set<string>>;
+  tags: SentenceTags[];
+  /** Every term and every word of the passage. */
+  allTerms: Set<string>;
+  allWords: Set<string>;
+}
+
+/**
+ * Sentences of passages, split, embedded, stemmed and tagged once and kept for the passages asked
+ * about most recently: re-embedding every shown passage's sentences was most of a query's time.
+ * The cache is bounded (least recently used passages leave first), so memory stays flat under load.
+ */
+export class SentenceCache {
+  private readonly entries = new Map<number, PassageSentences>();
+
+  constructor(
+    private readonly embedder: Embedder,
+    private readonly capacity = 3000,
+  ) {}
+
+  async of(chunks: Chunk[]): Promise<PassageSentences[]> {
+    const missing = [...new Map(chunks.filter((c) => !this.entries.has(c.id)).map((c) => [c.id, c])).values()];
+    if (missing.length) {
+      const spans = missing.map((c) => splitSentences(c.text).map((s) => ({ start: c.start + s.start, end: c.start + s.end, text: c.text.slice(s.start, s.end) })));
+      const vectors = await this.embedder.embed(spans.flat().map((s) => s.text), 'passage');
+      let cursor = 0;
+      missing.forEach((c, n) => {
+        const count = spans[n].length;
+        const terms = spans[n].map((s) => new Set(lexicalTerms(s.text)));
+        const tags = spans[n].map((s) => tagSentence(s.text));
+        this.entries.set(c.id, {
+          spans: spans[n],
+          vectors: vectors.slice(cursor, (cursor += count)),
+          terms,
+          tags,
+          allTerms: new Set(terms.flatMap((t) => [...t])),
+          allWords: new Set(tags.flatMap((t) => t.tokens)),
+        });
+      });
+    }
+    const found = chunks.map((c) => {
+      const entry = this.entries.get(c.id)!;
+      // Re-inserting marks it most recently used, so the oldest entries are the ones dropped.
+      this.entries.delete(c.id);
+      this.entries.set(c.id, entry);
+      return entry;
+    });
+    for (const id of this.entries.keys()) {
+      if (this.entries.size <= this.capacity) break;
+      this.entries.delete(id);
+    }
+    return found;
+  }
+}
+
+/**
+ * Vectors of single words, for matching a question's words to a sentence's by meaning ("die" to
+ * "died of typhus"), kept for the most recently used words (an archive repeats its vocabulary).
+ */
+export class WordVectors {
+  private readonly vectors = new Map<string, Float32Array>();
+  private ops: Promise<DenseOps> | null = null;
+
+  constructor(
+    private readonly embedder: Embedder,
+    private readonly capacity = 100_000,
+  ) {}
+
+  /**
+   * Cosine similarity of each of `words` (rows) to each of `to` (columns), row-major, in one
+   * matrix product run by onnxruntime: a query compares its few words to a thousand or so, and
+   * plain loops over the vectors took several milliseconds.
+   */
+  async similarities(words: string[], to: string[]): Promise<Float32Array> {
+    const vectors = await this.of([...words, ...to]);
+    const dim = this.embedder.info.dim;
+    if (!words.length || !to.length) return new Float32Array(words.length * to.length);
+    const left = new Float32Array(words.length * dim);
+    words.forEach((w, i) => left.set(vectors.get(w)!, i * dim));
+    // The right operand is dim x to.length: column j is the vector of to[j].
+    const right = new Float32Array(dim * to.length);
+    to.forEach((w, j) => vectors.get(w)!.forEach((x, d) => (right[d * to.length + j] = x)));
+    this.ops ??= createDenseOps();
+    return (await this.ops).times(left, right, words.length, dim, to.length);
+  }
+
+  async of(words: Iterable<string>): Promise<Map<string, Float32Array>> {
+    const wanted = [...new Set(words)];
+    const missing = wanted.filter((w) => !this.vectors.has(w));
+    if (missing.length) (await this.embedder.embedWords(missing)).forEach((v, i) => this.vectors.set(missing[i], v));
+    const out = new Map(wanted.map((w) => [w, this.vectors.get(w)!]));
+    for (const w of this.vectors.keys()) {
+      if (this.vectors.size <= this.capacity) break;
+      if (!out.has(w)) this.vectors.delete(w);
+    }
+    return out;
+  }
+}
