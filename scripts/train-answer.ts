@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
-import { decide, FEATURE_GROUPS, FEATURE_NAMES, fitConditionalLogit, fitLogistic, probability, readPassages, SentenceCache, TRIGGER_FEATURES, UNANSWERABLE_CUES, WordVectors, type AnswerModel, type Reading } from '../src/answer/index.js';
+import { decide, FEATURE_GROUPS, FEATURE_NAMES, fitConditionalLogit, fitLogistic, pickFeatures, probability, readPassages, SentenceCache, TRIGGER_FEATURES, UNANSWERABLE_CUES, WordVectors, type AnswerModel, type Reading } from '../src/answer/index.js';
 import { prepareIndex, type LoadedIndex } from '../src/archive.js';
 import { progressBar, progressHooks } from '../src/cli/progress.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -105,7 +105,6 @@ await read(
 const count = (domain: Example['domain']) => examples.filter((e) => e.domain === domain);
 log(`training on ${count('wikiqa').length} WikiQA questions (${count('wikiqa').filter((e) => e.answerable).length} with an answer; ${wikiqa.questions.length - trainQuestions.length} held out) and ${count('seeds').length} seed questions (${count('seeds').filter((e) => e.answerable).length} with an answer)`);
 
-const select = (names: string[], values: number[], wanted: string[]) => wanted.map((w) => values[names.indexOf(w)]);
 const noTrigger = { features: [], weights: [], bias: 0, mean: [], std: [] };
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -118,7 +117,7 @@ function train(without: string | null): AnswerModel {
     ...[...dropped].map((f) => `best:${f}`),
   ]);
   const triggerFeatures = TRIGGER_FEATURES.filter((f) => !dropTrigger.has(f));
-  const rows = (e: Example) => e.reading.sentences.flat().map((s) => select(FEATURE_NAMES, s.features, rankerFeatures));
+  const rows = (e: Example) => e.reading.sentences.flat().map((s) => pickFeatures(FEATURE_NAMES, s.features, rankerFeatures));
   const rowLabels = (e: Example) => e.reading.sentences.flatMap((l, p) => l.map((s) => e.labels[p][s.index]));
   // The ranker is a softmax over each question's candidates: it learns which sentence answers, given that one does.
   const fitRanker = (list: Example[]) => fitConditionalLogit(rankerFeatures, list.map((e) => ({ rows: rows(e), labels: rowLabels(e), weight: e.weight })));
@@ -135,7 +134,7 @@ function train(without: string | null): AnswerModel {
     const best = decisions[i].best;
     return best ? e.labels[best.passage][best.index] : 0;
   });
-  const triggerRows = decisions.map((d) => select(TRIGGER_FEATURES, d.trigger, triggerFeatures));
+  const triggerRows = decisions.map((d) => pickFeatures(TRIGGER_FEATURES, d.trigger, triggerFeatures));
   const fitTrigger = (indexes: number[]) => fitLogistic(triggerFeatures, indexes.map((i) => triggerRows[i]), indexes.map((i) => right[i]), TRIGGER_L2, indexes.map((i) => examples[i].weight));
   const probabilities = new Array<number>(examples.length);
   for (let fold = 0; fold < FOLDS; fold++) {

@@ -6,7 +6,7 @@ import type { RankedPassage } from '../retrieve/index.js';
 import { stemOf, words } from '../text/tokens.js';
 import type { Answer, SearchHit } from '../types.js';
 import { coverage, dot, features, FEATURE_NAMES, meaningCoverage, share, type Candidate, type PassageContext } from './features.js';
-import { LogisticSchema, logit, type Logistic } from './logistic.js';
+import { LogisticSchema, logit, sigmoid, type Logistic } from './logistic.js';
 import { ANSWER_TYPES, readQuestion, type Question } from './question.js';
 import type { SentenceCache, WordVectors } from './sentences.js';
 import { trainable } from '../embed/index.js';
@@ -51,15 +51,20 @@ export function loadAnswerModel(config: Config): AnswerModel {
   }
   const parsed = AnswerModelSchema.safeParse(json);
   if (!parsed.success) throw new UserError(`The answer model ${String(file)} is not one this version reads: ${describeZodError(parsed.error)}`, 'answer_model_invalid');
-  for (const name of [...parsed.data.ranker.features, ...parsed.data.trigger.features]) {
-    if (!FEATURE_NAMES.includes(name) && !TRIGGER_FEATURES.includes(name)) throw new UserError(`The answer model ${String(file)} uses a feature this version does not compute: ${name}`, 'answer_model_invalid');
-  }
+  const unknown = [...parsed.data.ranker.features.filter((f) => !FEATURE_NAMES.includes(f)), ...parsed.data.trigger.features.filter((f) => !TRIGGER_FEATURES.includes(f))];
+  if (unknown.length) throw new UserError(`The answer model ${String(file)} uses features this version does not compute: ${unknown.join(', ')}`, 'answer_model_invalid');
   return parsed.data;
 }
 
-/** The values of `wanted` features, picked by name from a full vector. */
-const pick = (names: string[], values: number[], wanted: string[]) => wanted.map((w) => values[names.indexOf(w)]);
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+/** Where each of a model's features stands in the full vector, found once per model. */
+const positions = new WeakMap<string[], number[]>();
+
+/** The values of `wanted` features (a model's), picked by name from a full vector named by `names`. */
+export function pickFeatures(names: string[], values: number[], wanted: string[]): number[] {
+  let at = positions.get(wanted);
+  if (!at) positions.set(wanted, (at = wanted.map((w) => names.indexOf(w))));
+  return at.map((i) => values[i]);
+}
 
 /** What reading a question needs beside the passages: their sentences and the archive's word weights. */
 export interface Reader {
@@ -159,7 +164,7 @@ export interface Decision {
 
 /** Scores a reading with a ranker, and its best candidate with a trigger. */
 export function decide(reading: Reading, ranker: Logistic, trigger: Logistic): Decision {
-  const logits = reading.sentences.map((list) => list.map((s) => logit(ranker, pick(FEATURE_NAMES, s.features, ranker.features))));
+  const logits = reading.sentences.map((list) => list.map((s) => logit(ranker, pickFeatures(FEATURE_NAMES, s.features, ranker.features))));
   const scored = (s: CandidateSentence) => logits[s.passage][s.index];
   // The answer is chosen among the top passages' sentences; a sentence shared by two overlapping passages counts once.
   const candidates = [...new Map(reading.sentences.slice(0, reading.considered).flat().map((s) => [`${reading.passages[s.passage].document.id}:${s.start}`, s])).values()];
@@ -179,7 +184,7 @@ export function decide(reading: Reading, ranker: Logistic, trigger: Logistic): D
     // The best candidate's own evidence, which the trigger may weigh otherwise than the ranker did.
     ...FEATURE_NAMES.map((_, j) => (best ? best.features[j] : 0)),
   ];
-  const probability = best ? sigmoid(logit(trigger, pick(TRIGGER_FEATURES, features, trigger.features))) : 0;
+  const probability = best ? sigmoid(logit(trigger, pickFeatures(TRIGGER_FEATURES, features, trigger.features))) : 0;
   return { logits, best: best ?? null, trigger: features, probability };
 }
 

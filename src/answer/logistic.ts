@@ -11,7 +11,7 @@ export const LogisticSchema = z.object({
 });
 export type Logistic = z.infer<typeof LogisticSchema>;
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+export const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** The model's log-odds for one feature vector. */
 export function logit(model: Logistic, x: number[]): number {
