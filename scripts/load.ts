@@ -1,15 +1,16 @@
 /**
- * Load test: starts the server (`start`, its own process, building what is missing) on loopback and
- * drives it from this light process with
- * autocannon: 50 concurrent clients for 30 s against /api/search with varied queries, on the
- * SciFact index (the seeds when SciFact is absent). Prints requests per second, latency p50/p99,
- * errors and the server's peak memory during a warm-up and during the same length at the end of the
- * load; exits 1 on any error or on memory growth > 10%.
- * Usage: npm run --silent load -- [--suite auto|seeds|scifact] [--duration S] [--connections N] [--warmup S]
+ * Load test: starts the server (`start`, its own processes, building what is missing) on loopback
+ * and drives it from this light process with autocannon: 50 concurrent clients for 30 s against
+ * /api/search with varied queries, on the SciFact index (the seeds when SciFact is absent), once per
+ * worker count asked for (by default 1, then one per core), one after the other in this run. Prints
+ * requests per second, latency p50/p99, errors and the server's peak memory (all its processes)
+ * during a warm-up and during the same length at the end of the load, and each count's throughput
+ * as a ratio to the first; exits 1 on any error or on memory growth > 10%.
+ * Usage: npm run --silent load -- [--suite auto|seeds|scifact] [--workers 1,2] [--duration S] [--connections N] [--warmup S]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Command, Option } from 'commander';
@@ -27,8 +28,9 @@ const options = new Command()
   .option('--duration <s>', 'seconds of load', positive, 30)
   .option('--connections <n>', 'concurrent clients', positive, 50)
   .option('--warmup <s>', 'seconds of load before memory is first measured', positive, 15)
+  .option('--workers <list>', 'worker counts to measure, one run each, comma-separated', (v) => v.split(',').map(positive), [...new Set([1, availableParallelism()])])
   .parse()
-  .opts<{ suite: 'auto' | 'seeds' | 'scifact'; duration: number; connections: number; warmup: number }>();
+  .opts<{ suite: 'auto' | 'seeds' | 'scifact'; duration: number; connections: number; warmup: number; workers: number[] }>();
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const ROOT = join(import.meta.dirname, '..');
@@ -55,11 +57,20 @@ const suite = bench ? 'scifact' : 'seeds';
 const configFile = join(mkdtempSync(join(tmpdir(), 'archive-load-')), 'archive.config.json');
 writeFileSync(configFile, JSON.stringify({ ...settings, server: { host: '127.0.0.1', port: 0 } }));
 
-/** The server's resident memory, from /proc (Linux). */
-const rssMiB = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+/** The server's resident memory, its workers' included, from /proc (Linux). */
+function rssMiB(pid: number): number {
+  let kib = 0;
+  try {
+    kib = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]);
+  } catch {
+    return 0; // exited meanwhile
+  }
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return kib / 1024 + children.reduce((sum, child) => sum + rssMiB(child), 0);
+}
 
-function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { cwd: ROOT, env: { ...process.env, ARCHIVE_CONFIG: configFile }, stdio: ['ignore', 'ignore', 'pipe'] });
+function startServer(workers: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--workers', String(workers)], { cwd: ROOT, env: { ...process.env, ARCHIVE_CONFIG: configFile }, stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -72,7 +83,6 @@ function startServer(): Promise<{ child: ChildProcess; port: number }> {
     child.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
   });
 }
-
 function drive(port: number, seconds: number, progress: boolean): Promise<autocannon.Result> {
   let next = 0;
   return new Promise((resolve, reject) => {
@@ -90,53 +100,61 @@ function drive(port: number, seconds: number, progress: boolean): Promise<autoca
   });
 }
 
-const { child, port } = await startServer();
-const idle = rssMiB(child.pid!);
-const health = await (await fetch(`http://127.0.0.1:${port}/api/health`)).json();
-log(`Server on port ${port} (${suite}: ${health.documents} documents, ${health.chunks} passages); ${queries.length} distinct queries.`);
-
 /**
  * The server's highest resident memory over the last `windowS` seconds of `work`, sampled every
  * 250 ms: one reading swings by a hundred MB with garbage collection, a peak over a window does not.
  */
-async function peakRss<T>(work: Promise<T>, windowS: number, totalS: number): Promise<{ result: T; peak: number }> {
+async function peakRss<T>(pid: number, work: Promise<T>, windowS: number, totalS: number): Promise<{ result: T; peak: number }> {
   let peak = 0;
   const from = Date.now() + (totalS - windowS) * 1000;
   const sampler = setInterval(() => {
-    if (Date.now() >= from) peak = Math.max(peak, rssMiB(child.pid!));
+    if (Date.now() >= from) peak = Math.max(peak, rssMiB(pid));
   }, 250);
   const result = await work.finally(() => clearInterval(sampler));
   return { result, peak };
 }
-// Memory is compared over two windows of the same length and load: the warm-up, and the end of the run.
-const window = Math.min(options.warmup, options.duration);
-log(`Warming up (${options.warmup} s)...`);
-const { peak: before } = await peakRss(drive(port, options.warmup, false), window, options.warmup);
-log(`Load: ${options.connections} clients for ${options.duration} s...`);
-const { result, peak: after } = await peakRss(drive(port, options.duration, true), window, options.duration);
-child.kill('SIGTERM');
-await new Promise((resolve) => child.once('exit', resolve));
+/** One run: a server with `workers` processes, warmed up, then loaded; its figures. */
+async function run(workers: number) {
+  const { child, port } = await startServer(workers);
+  const idle = rssMiB(child.pid!);
+  const health = await (await fetch(`http://127.0.0.1:${port}/api/health`)).json();
+  log(`Server on port ${port} with ${workers} worker${workers === 1 ? '' : 's'} (${suite}: ${health.documents} documents, ${health.chunks} passages); ${queries.length} distinct queries.`);
+  // Memory is compared over two windows of the same length and load: the warm-up, and the end of the run.
+  const window = Math.min(options.warmup, options.duration);
+  log(`Warming up (${options.warmup} s)...`);
+  const { peak: before } = await peakRss(child.pid!, drive(port, options.warmup, false), window, options.warmup);
+  log(`Load: ${options.connections} clients for ${options.duration} s...`);
+  const { result, peak: after } = await peakRss(child.pid!, drive(port, options.duration, true), window, options.duration);
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return {
+    workers,
+    connections: options.connections,
+    seconds: result.duration,
+    requests: result.requests.total,
+    requestsPerSecond: result.requests.average,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    rssIdleMiB: idle,
+    peakRssWarmUpMiB: before,
+    peakRssEndOfLoadMiB: after,
+    memoryGrowth: (after - before) / before,
+    failures: { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx },
+  };
+}
 
-const errors = result.errors + result.timeouts + result.non2xx;
-const growth = (after - before) / before;
-const figures = {
-  suite,
-  connections: options.connections,
-  seconds: result.duration,
-  requests: result.requests.total,
-  requestsPerSecond: result.requests.average,
-  latencyP50Ms: result.latency.p50,
-  latencyP99Ms: result.latency.p99,
-  errors,
-  rssIdleMiB: idle,
-  peakRssWarmUpMiB: before,
-  peakRssEndOfLoadMiB: after,
-  memoryGrowth: growth,
-  failures: { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx },
-};
-for (const [name, value] of Object.entries(figures)) log(`${name.padEnd(20)} ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : value}`);
-process.stdout.write(`${JSON.stringify(figures)}\n`);
-const failures = [errors > 0 ? `${errors} requests failed` : null, growth > 0.1 ? `memory grew ${(growth * 100).toFixed(1)}% under load (limit 10%)` : null].filter(Boolean);
+const runs = [];
+for (const workers of options.workers) runs.push(await run(workers));
+const failures: string[] = [];
+for (const figures of runs) {
+  const ratio = figures.requestsPerSecond / runs[0].requestsPerSecond;
+  log('');
+  for (const [name, value] of Object.entries({ ...figures, throughputRatio: ratio })) log(`${name.padEnd(20)} ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : typeof value === 'object' ? JSON.stringify(value) : value}`);
+  process.stdout.write(`${JSON.stringify({ suite, ...figures, throughputRatio: ratio })}\n`);
+  if (figures.errors > 0) failures.push(`${figures.errors} requests failed with ${figures.workers} workers`);
+  if (figures.memoryGrowth > 0.1) failures.push(`memory grew ${(figures.memoryGrowth * 100).toFixed(1)}% under load with ${figures.workers} workers (limit 10%)`);
+}
 if (failures.length) {
   log(`FAILED: ${failures.join('; ')}`);
   process.exit(1);

@@ -32,6 +32,8 @@ export interface PrepareHooks {
   previous?: ArchiveIndex;
   /** The live index's model, when it is loaded already. */
   loaded?: Embedder;
+  /** Hash every corpus file to check the index, even those whose size and modification time are unchanged. */
+  verify?: boolean;
 }
 
 /** The live manifest, or the problem that makes it unreadable. */
@@ -72,7 +74,7 @@ export async function prepareIndex(config: Config, hooks: PrepareHooks): Promise
   if (problem) return rebuilt(`The index is out of date: ${problem}. Rebuilding...`);
   if (!manifest) return rebuilt(`No index at ${config.indexDir}; building it...`);
   if (!embedder) return rebuilt(`The index at ${config.indexDir} has no usable model (${manifest.model.folder ?? manifest.model.id}); rebuilding...`);
-  const reasons = (await indexStaleness(config, embedder))?.reasons ?? [];
+  const reasons = (await indexStaleness(config, embedder, hooks.verify))?.reasons ?? [];
   if (reasons.length) return rebuilt(`The index is out of date: ${reasons.join('; ')}. Rebuilding...`);
   try {
     return await openLiveIndex(config, embedder);
@@ -88,7 +90,7 @@ const LISTED = 20;
 
 /** Builds or updates the index (training the archive's model when it needs one) and says what it did. */
 export async function rebuild(config: Config, hooks: PrepareHooks): Promise<BuildReport> {
-  const report = await buildIndex(config, { onProgress: hooks.progress, log: hooks.log, full: hooks.full, retrain: hooks.retrain, previous: hooks.previous, loaded: hooks.loaded });
+  const report = await buildIndex(config, { onProgress: hooks.progress, log: hooks.log, full: hooks.full, retrain: hooks.retrain, previous: hooks.previous, loaded: hooks.loaded, verify: hooks.verify });
   for (const s of report.skipped.slice(0, LISTED)) hooks.log(`skipped ${s.source}: ${s.reason}`);
   if (report.skipped.length > LISTED) hooks.log(`... and ${report.skipped.length - LISTED} more skipped files`);
   const { added, changed, removed } = report.changes;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -103,6 +104,8 @@ export const ConfigSchema = z.object({
       adminToken: z.string().min(16, 'must be at least 16 characters').nullish(),
       /** Origins allowed to call the API from other sites' pages; none (CORS off) by default. */
       corsOrigins: z.array(z.string().url().or(z.literal('*'))).default([]),
+      /** Processes serving requests (`npm start`), each with the index open; 1 serves from the starting process itself. */
+      workers: z.number().int().min(1).max(64).default(availableParallelism()),
       /** Searches answered at once; the rest wait their turn in arrival order. */
       concurrentSearches: z.number().int().min(1).max(64).default(2),
       /** A request still unanswered after this long gets a 503. */

@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, readdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openArchive, prepareArchive } from '../src/archive.js';
@@ -94,7 +94,7 @@ describe('the index on disk', () => {
     writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), formatVersion: 1 }));
     const later: string[] = [];
     await prepareArchive(config, { log: (m) => later.push(m) });
-    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 6/);
+    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 7/);
   });
 
   it('refuses a damaged index with a message that says how to rebuild', async () => {
@@ -113,8 +113,8 @@ describe('the index on disk', () => {
 
     const missing = join(tempDir(), 'index');
     cpSync(config.indexDir, missing, { recursive: true });
-    rmSync(join(missing, generation(missing), 'bm25-context.json'));
-    await expect(openIndex(missing)).rejects.toThrowError(/damaged: bm25-context.json is missing.*npm run build-index/);
+    rmSync(join(missing, generation(missing), 'bm25-context.bin'));
+    await expect(openIndex(missing)).rejects.toThrowError(/damaged: bm25-context.bin is missing.*npm run build-index/);
     rmSync(join(missing, generation(missing), 'manifest.json'));
     await expect(openIndex(missing)).rejects.toThrowError(/damaged: g-.*\/manifest.json is missing/);
 
@@ -128,4 +128,47 @@ describe('the index on disk', () => {
     await expect(openIndex(join(tempDir(), 'none'))).rejects.toThrowError(/No index at .*npm run build-index/);
     expect(readdirSync(dir)).toContain('manifest.json');
   });
+
+  it('keeps texts once, as UTF-8: a document\'s text and its passages\' are read from it on demand', async () => {
+    const { config } = await freshIndex();
+    const index = await openIndex(config.indexDir);
+    const dir = join(config.indexDir, generation(config.indexDir));
+    expect(readdirSync(dir).sort()).toEqual(['bm25-context.bin', 'bm25.bin', 'chunks.bin', 'documents.json', 'manifest.json', 'text.bin', 'vectors.hnsw']);
+    expect(readFileSync(join(dir, 'documents.json'), 'utf8')).not.toContain('Hampshire Partnership, which will now');
+    const doc = index.documents.get('003_b19f9eb657466ce4')!;
+    expect(doc.text).toContain('The Hampshire Partnership, which will now take on the role');
+    for (const chunk of index.chunksByDoc.get(doc.id)!) expect(chunk.text).toBe(doc.text.slice(chunk.start, chunk.end));
+    expect(index.vectors.vector(0).length).toBe(256);
+  });
+
+  it('checks staleness by size and modification time, and by content with verify', async () => {
+    const { config, embedder } = await freshIndex();
+    const file = join(config.corpusDir, '002_d7df6b83d73dff84.txt');
+    const text = readFileSync(file, 'utf8');
+    const past = new Date(Date.now() - 3_600_000);
+    // Rebuilt with the file stamped an hour ago, so its stamp is trusted (not "racily" new).
+    utimesSync(file, past, past);
+    await buildIndex(config, { embedder });
+    // Same size, same modification time, other bytes: only a full check sees it.
+    writeFileSync(file, text.replace('Wiltshire', 'Wiltshyre'));
+    utimesSync(file, past, past);
+    expect((await indexStaleness(config, embedder))!.reasons).toEqual([]);
+    expect((await indexStaleness(config, embedder, true))!.reasons).toEqual(['1 file(s) changed: 002_d7df6b83d73dff84.txt']);
+    // A changed stamp is always noticed.
+    appendFileSync(file, 'More.');
+    expect((await indexStaleness(config, embedder))!.reasons).toEqual(['1 file(s) changed: 002_d7df6b83d73dff84.txt']);
+  });
+
+  it('rebuilds an index of the previous format with the model it already has', async () => {
+    const { config } = await freshIndex();
+    const manifestFile = join(config.indexDir, generation(config.indexDir), 'manifest.json');
+    const before = JSON.parse(readFileSync(manifestFile, 'utf8'));
+    writeFileSync(manifestFile, JSON.stringify({ ...before, formatVersion: 6 }));
+    const messages: string[] = [];
+    const archive = await prepareArchive(config, { log: (m) => messages.push(m) });
+    expect(messages[0]).toMatch(/in format 6; this version reads format 7\. Rebuilding/);
+    expect(messages.some((m) => /Training/.test(m))).toBe(false);
+    expect(archive.index.manifest.model.checksum).toBe(before.model.checksum);
+  });
 });
+

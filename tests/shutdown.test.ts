@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 describe('graceful shutdown', () => {
   it('on SIGTERM stops taking connections, finishes the request in flight, then exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--no-build', '--corpus', SEEDS, '--index', indexDir, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--no-build', '--workers', '2', '--corpus', SEEDS, '--index', indexDir, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const port = await new Promise<number>((resolve, reject) => {

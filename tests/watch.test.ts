@@ -24,7 +24,7 @@ async function logLines(pattern: RegExp, count: number, timeoutMs = 30_000): Pro
 const search = async (q: string) => (await fetch(`${base}/api/search?q=${encodeURIComponent(q)}&k=3`)).json();
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--watch', '--corpus', corpusDir, '--index', copyOfSeedIndex(), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--watch', '--workers', '2', '--corpus', corpusDir, '--index', copyOfSeedIndex(), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
   const [line] = await logLines(/on http:\/\/127\.0\.0\.1:\d+/, 1);
   base = `http://127.0.0.1:${line.match(/:(\d+)$/)![1]}`;

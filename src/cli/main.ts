@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { buildSummary, openArchive, rebuild } from '../archive.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
+import cluster from 'node:cluster';
+import { runWorker, startCluster } from '../serve/cluster.js';
 import { startServer } from '../serve/server.js';
 import { runBatch } from './batch.js';
 import { prepareWithProgress, progressBar, progressHooks } from './progress.js';
@@ -18,16 +20,21 @@ function integer(min: number, max: number) {
 interface PathOptions {
   corpus?: string;
   index?: string;
+  verify?: boolean;
 }
 
 function configFrom(options: PathOptions, extra: ConfigInput = {}) {
   return loadConfig({ corpusDir: options.corpus, indexDir: options.index, ...extra });
 }
 
-const prepare = (options: PathOptions) => prepareWithProgress(configFrom(options));
+const prepare = (options: PathOptions) => prepareWithProgress(configFrom(options), { verify: options.verify });
 
 const program = new Command('archive').description('A searchable semantic archive with question answering.').showHelpAfterError();
-const withPaths = (cmd: Command) => cmd.option('--corpus <dir>', 'folder of documents (default: seeds)').option('--index <dir>', 'folder of the built index (default: index)');
+const withPaths = (cmd: Command) =>
+  cmd
+    .option('--corpus <dir>', 'folder of documents (default: seeds)')
+    .option('--index <dir>', 'folder of the built index (default: index)')
+    .option('--verify', 'read and hash every corpus file to check the index, not only those whose size or modification time changed');
 
 withPaths(program.command('start'))
   .description('build what is missing or stale, then serve the search page and API')
@@ -35,18 +42,22 @@ withPaths(program.command('start'))
   .option('--host <host>', 'address to listen on (default: HOST or 127.0.0.1)')
   .option('--no-build', 'serve the live index as it is, without checking it against the corpus or building')
   .option('--watch', 'keep the index in step with the corpus folder while serving (added, changed and removed files)')
-  .action(async (options: PathOptions & { port?: number; host?: string; build: boolean; watch?: boolean }) => {
-    const config = configFrom(options, { server: { port: options.port, host: options.host } });
-    const archive = options.build ? await prepareWithProgress(config) : await openArchive(config);
-    const server = await startServer(archive, log, { watch: options.watch });
-    const { host } = archive.config.server;
-    log(`Serving the archive (${archive.index.manifest.counts.documents} documents, index ${archive.index.manifest.id}) on http://${host === '0.0.0.0' ? 'localhost' : host}:${server.port}`);
+  .option('--workers <n>', 'processes serving requests (default: server.workers, the number of cores)', integer(1, 64))
+  .action(async (options: PathOptions & { port?: number; host?: string; build: boolean; watch?: boolean; workers?: number }) => {
+    const config = configFrom(options, { server: { port: options.port, host: options.host, workers: options.workers } });
+    // A worker forked by the cluster below runs this same command: it serves what its primary prepared.
+    if (cluster.isWorker) return runWorker(config, log);
+    const archive = options.build ? await prepareWithProgress(config, { verify: options.verify }) : await openArchive(config);
+    const { workers, host } = config.server;
+    const running = workers === 1 ? await startServer(archive, log, { watch: options.watch }) : await startCluster(config, log, { watch: options.watch, workers });
+    const processes = workers === 1 ? 'this process' : `${workers} worker processes`;
+    log(`Serving the archive (${archive.index.manifest.counts.documents} documents, index ${archive.index.manifest.id}) from ${processes} on http://${host === '0.0.0.0' ? 'localhost' : host}:${running.port}`);
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log(`${signal}: finishing requests in flight, then stopping.`);
-      void server.close().then(() => process.exit(0));
+      void running.close().then(() => process.exit(0));
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
@@ -58,7 +69,7 @@ withPaths(program.command('build-index'))
   .option('--retrain', "train the archive's built-in model again, then embed every passage with it")
   .action(async (options: PathOptions & { full?: boolean; retrain?: boolean }) => {
     const config = configFrom(options);
-    const hooks = { ...progressHooks(), full: options.full, retrain: options.retrain };
+    const hooks = { ...progressHooks(), full: options.full, retrain: options.retrain, verify: options.verify };
     log(`Building the index at ${config.indexDir} from ${config.corpusDir}...`);
     const report = await rebuild(config, hooks).finally(() => hooks.done());
     process.stdout.write(`${JSON.stringify(buildSummary(report))}\n`);

@@ -74,8 +74,8 @@ export function progressHooks(): PrepareHooks & { done(): void } {
 }
 
 /** prepareArchive with its progress shown on stderr. */
-export async function prepareWithProgress(config: Config): Promise<Archive> {
-  const hooks = progressHooks();
+export async function prepareWithProgress(config: Config, options: Pick<PrepareHooks, 'verify'> = {}): Promise<Archive> {
+  const hooks = { ...progressHooks(), ...options };
   try {
     return await prepareArchive(config, hooks);
   } finally {

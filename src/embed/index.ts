@@ -5,7 +5,7 @@ import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@xenova/t
 import type { Config } from '../config.js';
 import { UserError } from '../config.js';
 
-export { BUILTIN_MODEL, builtinModelRecord, isCurrentBuiltinModel, trainBuiltinModel, trainingKey, type BuiltinModelRecord } from './builtinModel.js';
+export { BUILTIN_MODEL, builtinModelRecord, isCurrentBuiltinModel, trainBuiltinModel, trainedModelFolder, trainingKey, type BuiltinModelRecord } from './builtinModel.js';
 export { trainable, vocabularyCoverage, type VocabularyCoverage } from './vocabulary.js';
 
 import { BUILTIN_MODEL, builtinModelRecord } from './builtinModel.js';

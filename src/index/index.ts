@@ -1,15 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { z } from 'zod';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
 import type { Embedder, EmbedderInfo } from '../embed/index.js';
-import { extensionOf, fingerprintCorpus, readCorpus, readOptions, sha256 } from '../ingest/index.js';
+import { extensionOf, fingerprintCorpus, readCorpus, readOptions, sha256, type KnownFiles } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
+import { encodeArtifacts, readArtifacts } from './artifacts.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { ARTIFACTS, fileChanges, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type FileChanges, type Manifest, type ManifestInputs } from './manifest.js';
-import { adoptModel, chooseBuildModel, modelCoverage, modelFolderInIndex, removeUnusedModels, type ArchiveModel } from './model.js';
-import { writeFileAtomic } from './storage.js';
+import { adoptModel, chooseBuildModel, modelCoverage, modelFolderInIndex, removeUnusedModels, type ArchiveModel, type ModelRecord } from './model.js';
+import { fileChecksum, writeFileAtomic } from './storage.js';
 import { VectorStore, type ChunkVector } from './vectorStore.js';
 
 export { listFiles, type FileChanges, type Manifest } from './manifest.js';
@@ -68,12 +68,6 @@ export class IndexDamagedError extends UserError {
 /** The file naming the live generation; swapping it by rename is what makes a new index live. */
 const CURRENT = 'CURRENT';
 
-const StoredDocumentsSchema = z.object({
-  documents: z.array(z.object({ id: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), publisher: z.string().nullable(), url: z.string().nullable(), text: z.string(), pageStarts: z.array(z.number().int().min(0)).optional() })),
-  /** [docId, start, end, HNSW label] per chunk. */
-  chunks: z.array(z.tuple([z.string(), z.number().int(), z.number().int(), z.number().int().min(0)])),
-});
-
 export function manifestInputs(config: Config, embedder: Pick<Embedder, 'info' | 'folder' | 'vocabulary'>, sources: Record<string, string>): ManifestInputs {
   const info: EmbedderInfo = embedder.info;
   return {
@@ -100,6 +94,8 @@ export interface BuildOptions {
   loaded?: Embedder;
   /** Embed with this model instead of choosing the archive's own (tools and tests that build many indexes with one model). */
   embedder?: Embedder;
+  /** Read and hash every corpus file, even those whose size and modification time are unchanged. */
+  verify?: boolean;
 }
 
 /** Why the live index cannot be updated in place (so every passage is embedded again); null when it can. */
@@ -135,9 +131,9 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
   const loaded = options.previous && existsSync(join(config.indexDir, options.previous.generation)) ? options.previous : undefined;
   const previous = loaded ?? (await readPreviousIndex(config));
   // A file whose bytes (and the catalog) are unchanged keeps its extracted text, unless a full rebuild was asked for.
-  const { documents, skipped, sources } = await readCorpus(config.corpusDir, readOptions(config), previous && !options.full ? { sources: previous.manifest.sources, documents: previous.documentsBySource } : undefined);
+  const { documents, skipped, sources, stamps } = await readCorpus(config.corpusDir, readOptions(config), previous && !options.full ? { ...knownFiles(previous.manifest), documents: previous.documentsBySource, verify: options.verify } : undefined);
   // A damaged index may still name a good model: its manifest is read on its own.
-  const previousManifest = previous?.manifest ?? readableManifest(config.indexDir);
+  const previousManifest = previous?.manifest ?? readableManifest(config.indexDir) ?? earlierModel(config.indexDir);
   const model: ArchiveModel = options.embedder
     ? { embedder: adoptModel(config, options.embedder), trained: null, coverage: null }
     : await chooseBuildModel(config, documents, previousManifest, { retrain: options.retrain, loaded: options.loaded, log: options.log ?? (() => {}) });
@@ -181,31 +177,26 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
   const generation = `g-${id}-${Date.now().toString(36)}`;
   const dir = join(config.indexDir, generation);
   mkdirSync(dir);
-  const stored = { documents, chunks: chunks.map((c) => [c.docId, c.start, c.end, vectors.labels[c.id]]) };
-  writeFileAtomic(join(dir, 'documents.json'), JSON.stringify(stored));
   // Unchanged passages keep their terms; so do their contexts (their neighbours are in the same, unchanged document).
   const sameBm25 = reusable !== null && JSON.stringify(reusable.manifest.lexical) === JSON.stringify(inputs.lexical);
   const reuse = (from: LexicalIndex | undefined) => (sameBm25 && from ? { from, labels: reusedFrom } : undefined);
   const lexical = LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25, reuse(reusable?.lexical));
   const contextLexical = LexicalIndex.create(contextTexts(chunks, byId, sameBm25 ? reusedFrom : null), config.retrieval.bm25, reuse(reusable?.contextLexical));
-  writeFileAtomic(join(dir, 'bm25.json'), lexical.serialize());
-  writeFileAtomic(join(dir, 'bm25-context.json'), contextLexical.serialize());
+  const files = encodeArtifacts({ documents, chunks, labels: vectors.labels, lexical, contextLexical });
+  for (const [name, bytes] of files) writeFileAtomic(join(dir, name), bytes);
   await vectors.save(join(dir, 'vectors.hnsw'));
-  const artifacts = Object.fromEntries(
-    ARTIFACTS.map((name) => {
-      const bytes = readFileSync(join(dir, name));
-      return [name, { bytes: bytes.length, sha256: sha256(bytes) }];
-    }),
-  );
+  const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, files.has(name) ? { bytes: files.get(name)!.length, sha256: sha256(files.get(name)!) } : fileChecksum(join(dir, name))]));
   const counts = { documents: documents.length, chunks: chunks.length, vectorLabels: vectors.labelCount };
-  const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, counts, outOfVocabulary: coverage, artifacts };
+  const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, stamps, counts, outOfVocabulary: coverage, artifacts };
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   writeFileAtomic(join(config.indexDir, CURRENT), generation + '\n');
   removeOtherGenerations(config.indexDir, generation);
   removeUnusedModels(config.indexDir, manifest.model.folder);
   const formats: Record<string, number> = {};
   for (const d of documents) formats[extensionOf(d.source)] = (formats[extensionOf(d.source)] ?? 0) + 1;
-  const index: ArchiveIndex = { manifest, documents: byId, chunks, vectors, lexical, contextLexical, ...lookups(documents, chunks), generation };
+  // The index is returned as a load makes it, from the files just written (what a query reads only a little of stays on disk).
+  const content = readArtifacts(dir);
+  const index: ArchiveIndex = { manifest, documents: new Map(content.documents.map((d) => [d.id, d])), chunks: content.chunks, vectors, lexical, contextLexical, ...lookups(content.documents, content.chunks), generation };
   return {
     manifest,
     index,
@@ -260,6 +251,9 @@ function liveGeneration(indexDir: string): string | null {
   return readFileSync(pointer, 'utf8').trim() || null;
 }
 
+/** What a manifest knows of the files it was built from, for reading only what changed since. */
+const knownFiles = (manifest: Manifest): KnownFiles => ({ sources: manifest.sources, stamps: manifest.stamps, writtenAt: Date.parse(manifest.createdAt) });
+
 /** The live manifest when it can be read, else null (no index, or a damaged one). */
 function readableManifest(indexDir: string): Manifest | null {
   try {
@@ -270,12 +264,32 @@ function readableManifest(indexDir: string): Manifest | null {
   }
 }
 
+/**
+ * The model named by a live manifest of another format (its `model.folder` field has not moved
+ * since format 6), so that rebuilding an index of an older version keeps its trained model.
+ */
+function earlierModel(indexDir: string): ModelRecord | null {
+  const generation = liveGeneration(indexDir);
+  try {
+    const folder = generation ? JSON.parse(readFileSync(join(indexDir, generation, 'manifest.json'), 'utf8'))?.model?.folder : null;
+    return typeof folder === 'string' ? { model: { folder } } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The live manifest, or null when there is no index yet. Throws a UserError when it is unreadable. */
 export function readManifest(indexDir: string): Manifest | null {
   const generation = liveGeneration(indexDir);
   if (!generation) return null;
   const file = join(indexDir, generation, 'manifest.json');
   if (!existsSync(file)) throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${generation}/manifest.json is missing`);
+  // A generation's manifest is written once; a search reads it three times (model, staleness, load),
+  // and a 41,000-file archive's takes a quarter of a second to parse.
+  const { size, mtimeMs } = statSync(file);
+  const key = `${resolve(file)}:${size}:${mtimeMs}`;
+  const known = manifests.get(key);
+  if (known) return known;
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -286,14 +300,19 @@ export function readManifest(indexDir: string): Manifest | null {
   if (version !== FORMAT_VERSION) throw new IndexDamagedError(`The index at ${indexDir} is in format ${String(version)}; this version reads format ${FORMAT_VERSION}`);
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) throw new IndexDamagedError(`The index at ${indexDir} is damaged: its manifest is incomplete`);
+  if (manifests.size >= 8) manifests.delete(manifests.keys().next().value!);
+  manifests.set(key, parsed.data);
   return parsed.data;
 }
+
+/** Manifests already read, by file and stamp. */
+const manifests = new Map<string, Manifest>();
 
 /**
  * Why the live index does not serve the corpus, settings and model (including a manifest that is
  * damaged or from another format); null when there is no index.
  */
-export async function indexStaleness(config: Config, model: Embedder): Promise<{ reasons: string[] } | null> {
+export async function indexStaleness(config: Config, model: Embedder, verify = false): Promise<{ reasons: string[] } | null> {
   let manifest: Manifest | null;
   try {
     manifest = readManifest(config.indexDir);
@@ -302,7 +321,8 @@ export async function indexStaleness(config: Config, model: Embedder): Promise<{
     throw e;
   }
   if (!manifest) return null;
-  return { reasons: staleReasons(manifest, manifestInputs(config, model, await fingerprintCorpus(config.corpusDir, readOptions(config)))) };
+  const { sources } = await fingerprintCorpus(config.corpusDir, readOptions(config), verify ? undefined : knownFiles(manifest));
+  return { reasons: staleReasons(manifest, manifestInputs(config, model, sources)) };
 }
 
 /** The documents' and chunks' lookups an index keeps beside its lists. */
@@ -322,30 +342,29 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   if (!manifest) throw new UserError(`No index at ${indexDir}. Build one with: npm run build-index`, 'index_missing');
   const generation = liveGeneration(indexDir)!;
   const dir = join(indexDir, generation);
-  // Each artifact is read once: checked against the manifest, then parsed from the same bytes.
-  const verified = new Map<string, Buffer>();
+  // A generation's files are never rewritten (a build writes a new one), so what is checked here is what is read below.
   for (const name of ARTIFACTS) {
     const expected = manifest.artifacts[name];
     const file = join(dir, name);
-    const bytes = expected && existsSync(file) ? readFileSync(file) : null;
+    const actual = expected && existsSync(file) ? fileChecksum(file) : null;
     const problem = !expected
       ? 'is not listed in its manifest'
-      : !bytes
+      : !actual
         ? 'is missing'
-        : bytes.length !== expected.bytes
-          ? `has ${bytes.length} bytes, the manifest says ${expected.bytes}`
-          : sha256(bytes) !== expected.sha256
+        : actual.bytes !== expected.bytes
+          ? `has ${actual.bytes} bytes, the manifest says ${expected.bytes}`
+          : actual.sha256 !== expected.sha256
             ? 'does not match its checksum'
             : null;
     if (problem) throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${name} ${problem}`);
-    verified.set(name, bytes!);
   }
-  const stored = StoredDocumentsSchema.parse(JSON.parse(verified.get('documents.json')!.toString('utf8')));
-  const documents = new Map(stored.documents.map((d) => [d.id, d]));
-  const chunks = stored.chunks.map(([docId, start, end], id) => ({ id, docId, start, end, text: documents.get(docId)!.text.slice(start, end) }));
-  const lexical = LexicalIndex.load(verified.get('bm25.json')!.toString('utf8'));
-  const contextLexical = LexicalIndex.load(verified.get('bm25-context.json')!.toString('utf8'));
-  // hnswlib reads its graph from the file itself.
-  const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, stored.chunks.map((c) => c[3]), manifest.counts.vectorLabels);
-  return { manifest, documents, chunks, vectors, lexical, contextLexical, ...lookups(stored.documents, chunks), generation };
+  let content: ReturnType<typeof readArtifacts>;
+  try {
+    content = readArtifacts(dir);
+  } catch (e) {
+    throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${(e as Error).message}`);
+  }
+  const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, content.labels, manifest.counts.vectorLabels);
+  const { documents, chunks, lexical, contextLexical } = content;
+  return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, vectors, lexical, contextLexical, ...lookups(documents, chunks), generation };
 }

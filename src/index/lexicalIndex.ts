@@ -1,35 +1,34 @@
 import { lexicalTerms, queryTerms } from '../text/tokens.js';
+import { encodeArrays, inMemory, type ArrayFile, type ArrayRanges } from './binary.js';
 
 export interface Bm25Parameters {
   k1: number;
   b: number;
 }
 
-interface StoredLexicalIndex {
-  params: Bm25Parameters;
-  lengths: number[];
-  /** term -> [labels..., tf per label...], labels ascending. */
-  postings: Record<string, [number[], number[]]>;
-}
-
 /**
  * BM25 (Lucene's idf, k1 and b) over a list of texts, with our tokenizer (Lucene stop words,
  * Porter stems). An inverted index of typed arrays, scored into one array per query: we used
  * MiniSearch first, but its per-match objects made BM25 60% of query time on 13,000 passages.
+ * The postings of term t are labels[starts[t] .. starts[t + 1]) with their term frequencies, which
+ * is also how they lie on disk (binary.ts): a loaded index holds the terms, their offsets and the
+ * text lengths, and reads a query term's postings from the file when it is asked for.
  */
 export class LexicalIndex {
   private constructor(
     private readonly params: Bm25Parameters,
     private readonly lengths: Float32Array,
-    private readonly postings: Map<string, { labels: Int32Array; tfs: Float32Array }>,
-    private readonly averageLength: number,
-  ) {}
-
-  private static from(params: Bm25Parameters, lengths: ArrayLike<number>, postings: Map<string, { labels: Int32Array; tfs: Float32Array }>): LexicalIndex {
+    private readonly terms: Map<string, number>,
+    private readonly starts: Uint32Array,
+    private readonly labels: ArrayRanges<Int32Array>,
+    private readonly tfs: ArrayRanges<Float32Array>,
+  ) {
     let total = 0;
     for (let i = 0; i < lengths.length; i++) total += lengths[i];
-    return new LexicalIndex(params, Float32Array.from(lengths), postings, lengths.length ? total / lengths.length : 0);
+    this.averageLength = lengths.length ? total / lengths.length : 0;
   }
+
+  private readonly averageLength: number;
 
   /**
    * BM25 over the texts. With `reuse`, a text whose label maps to one of `reuse.from` takes that
@@ -37,17 +36,17 @@ export class LexicalIndex {
    */
   static create(texts: string[], params: Bm25Parameters, reuse?: { from: LexicalIndex; labels: Array<number | null> }): LexicalIndex {
     const previous = reuse ? reuse.from.termsByLabel() : null;
-    const lengths: number[] = [];
+    const lengths = new Float32Array(texts.length);
     const building = new Map<string, { labels: number[]; tfs: number[] }>();
     texts.forEach((text, label) => {
       const from = reuse?.labels[label] ?? null;
       let counts: Array<[string, number]>;
       if (from !== null && previous) {
         counts = previous[from];
-        lengths.push(reuse!.from.lengths[from]);
+        lengths[label] = reuse!.from.lengths[from];
       } else {
         const terms = lexicalTerms(text);
-        lengths.push(terms.length);
+        lengths[label] = terms.length;
         const tally = new Map<string, number>();
         for (const t of terms) tally.set(t, (tally.get(t) ?? 0) + 1);
         counts = [...tally];
@@ -59,27 +58,41 @@ export class LexicalIndex {
         list.tfs.push(tf);
       }
     });
-    const postings = new Map([...building].map(([term, p]) => [term, { labels: Int32Array.from(p.labels), tfs: Float32Array.from(p.tfs) }]));
-    return LexicalIndex.from(params, lengths, postings);
+    const starts = new Uint32Array(building.size + 1);
+    let total = 0;
+    [...building.values()].forEach((p, t) => (starts[t + 1] = total += p.labels.length));
+    const labels = new Int32Array(total);
+    const tfs = new Float32Array(total);
+    [...building.values()].forEach((p, t) => {
+      labels.set(p.labels, starts[t]);
+      tfs.set(p.tfs, starts[t]);
+    });
+    return new LexicalIndex(params, lengths, new Map([...building.keys()].map((term, t) => [term, t])), starts, inMemory(labels), inMemory(tfs));
   }
 
   /** Each label's terms with their counts: the postings turned inside out. */
   private termsByLabel(): Array<Array<[string, number]>> {
     const out: Array<Array<[string, number]>> = Array.from({ length: this.size }, () => []);
-    for (const [term, { labels, tfs }] of this.postings) for (let i = 0; i < labels.length; i++) out[labels[i]].push([term, tfs[i]]);
+    const [labels, tfs] = [this.labels.range(0, this.labels.length), this.tfs.range(0, this.tfs.length)];
+    for (const [term, t] of this.terms) for (let i = this.starts[t]; i < this.starts[t + 1]; i++) out[labels[i]].push([term, tfs[i]]);
     return out;
   }
 
-  static load(json: string): LexicalIndex {
-    const stored = JSON.parse(json) as StoredLexicalIndex;
-    const postings = new Map(Object.entries(stored.postings).map(([term, [labels, tfs]]) => [term, { labels: Int32Array.from(labels), tfs: Float32Array.from(tfs) }]));
-    return LexicalIndex.from(stored.params, stored.lengths, postings);
+  /** Opens an index written by encode() (throws when the file is not one); postings stay on disk. */
+  static load(file: ArrayFile): LexicalIndex {
+    const params = file.meta.params as Bm25Parameters;
+    // Terms are stems (letters and digits), so a newline separates them safely.
+    const text = new TextDecoder().decode(file.read('terms', 'u8'));
+    const terms = new Map(text.length ? text.split('\n').map((term, t) => [term, t] as const) : []);
+    const [starts, labels, tfs] = [file.read('starts', 'u32'), file.ranges('labels', 'i32'), file.ranges('tfs', 'f32')];
+    if (starts.length !== terms.size + 1 || starts[terms.size] !== labels.length || labels.length !== tfs.length) throw new Error('bm25 file does not hold the postings its terms point to');
+    return new LexicalIndex(params, file.read('lengths', 'f32'), terms, starts, labels, tfs);
   }
 
-  serialize(): string {
-    const postings: StoredLexicalIndex['postings'] = {};
-    for (const [term, p] of this.postings) postings[term] = [Array.from(p.labels), Array.from(p.tfs)];
-    return JSON.stringify({ params: this.params, lengths: Array.from(this.lengths), postings } satisfies StoredLexicalIndex);
+  encode(): Buffer {
+    const terms = new TextEncoder().encode([...this.terms.keys()].join('\n'));
+    const all = <T extends Int32Array | Float32Array>(a: ArrayRanges<T>) => a.range(0, a.length);
+    return encodeArrays('bm25', { params: this.params }, { lengths: this.lengths, terms, starts: this.starts, labels: all(this.labels), tfs: all(this.tfs) });
   }
 
   get size(): number {
@@ -88,7 +101,8 @@ export class LexicalIndex {
 
   /** Inverse document frequency of an already-processed term: ln(1 + (N - df + 0.5) / (df + 0.5)). */
   idf(term: string): number {
-    const df = this.postings.get(term)?.labels.length ?? 0;
+    const t = this.terms.get(term);
+    const df = t === undefined ? 0 : this.starts[t + 1] - this.starts[t];
     return Math.log(1 + (this.size - df + 0.5) / (df + 0.5));
   }
 
@@ -98,12 +112,13 @@ export class LexicalIndex {
     const { k1, b } = this.params;
     // A term repeated in the query counts again, as in Lucene's boolean queries.
     for (const term of queryTerms(query)) {
-      const p = this.postings.get(term);
-      if (!p) continue;
+      const t = this.terms.get(term);
+      if (t === undefined) continue;
       const idf = this.idf(term);
-      for (let i = 0; i < p.labels.length; i++) {
-        const label = p.labels[i];
-        const tf = p.tfs[i];
+      const [labels, tfs] = [this.labels.range(this.starts[t], this.starts[t + 1]), this.tfs.range(this.starts[t], this.starts[t + 1])];
+      for (let i = 0; i < labels.length; i++) {
+        const label = labels[i];
+        const tf = tfs[i];
         out[label] += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * this.lengths[label]) / this.averageLength));
       }
     }

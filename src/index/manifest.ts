@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
-export const FORMAT_VERSION = 6;
+export const FORMAT_VERSION = 7;
 
-export const ARTIFACTS = ['documents.json', 'bm25.json', 'bm25-context.json', 'vectors.hnsw'] as const;
+import { ENCODED_ARTIFACTS } from './artifacts.js';
+
+export const ARTIFACTS = [...ENCODED_ARTIFACTS, 'vectors.hnsw'] as const;
 
 export const ManifestSchema = z.object({
   formatVersion: z.literal(FORMAT_VERSION),
@@ -24,6 +26,8 @@ export const ManifestSchema = z.object({
   lexical: z.object({ k1: z.number(), b: z.number() }),
   /** sha256 of every corpus file (and the catalog) the index was built from. */
   sources: z.record(z.string(), z.string()),
+  /** Size and modification time of each corpus file as read: an unchanged stamp is not read again. */
+  stamps: z.record(z.string(), z.tuple([z.number(), z.number()])),
   counts: z.object({ documents: z.number().int(), chunks: z.number().int(), vectorLabels: z.number().int() }),
   /** How much of the corpus the built-in model knows (null for other models): see index/model.ts. */
   outOfVocabulary: z.object({ words: z.number().int(), unknown: z.number().int(), share: z.number(), atTraining: z.number(), retrainAbove: z.number() }).nullable(),

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import type { Config } from '../config.js';
-import { builtinModelRecord, isCurrentBuiltinModel, loadEmbedder, loadModelFolder, trainBuiltinModel, usesBuiltinModel, vocabularyCoverage, type Embedder } from '../embed/index.js';
+import { builtinModelRecord, isCurrentBuiltinModel, loadEmbedder, loadModelFolder, trainBuiltinModel, trainedModelFolder, usesBuiltinModel, vocabularyCoverage, type Embedder } from '../embed/index.js';
 import type { SourceDocument } from '../types.js';
 import type { Manifest } from './manifest.js';
 
@@ -19,8 +19,11 @@ export interface ArchiveModel {
   coverage: ModelCoverage | null;
 }
 
+/** What choosing a model reads of an index's manifest (of any format: an upgrade keeps the model). */
+export type ModelRecord = { model: { folder: string | null } };
+
 /** The built-in model folder an index names, when it is there and of this version. */
-function usableBuiltinFolder(config: Config, manifest: Manifest | null): string | null {
+function usableBuiltinFolder(config: Config, manifest: ModelRecord | null): string | null {
   const folder = manifest?.model.folder ? join(config.indexDir, manifest.model.folder) : null;
   return folder && isCurrentBuiltinModel(folder) ? folder : null;
 }
@@ -61,7 +64,7 @@ const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
 export async function chooseBuildModel(
   config: Config,
   documents: SourceDocument[],
-  previous: Manifest | null,
+  previous: ModelRecord | null,
   options: { retrain?: boolean; loaded?: Embedder; log: (message: string) => void },
 ): Promise<ArchiveModel> {
   if (!usesBuiltinModel(config)) {
@@ -79,11 +82,14 @@ export async function chooseBuildModel(
     reason = `the corpus has drifted from its model: ${percent(coverage.share)} of its words are unknown to it (${percent(coverage.atTraining)} when it was trained; the limit is ${percent(coverage.atTraining + coverage.retrainAbove)})`;
   }
   const modelsDir = join(config.indexDir, MODELS_DIR);
-  options.log(`Training this archive's embedding model (${reason}) on ${documents.length} documents and WordNet; ${expectedTrainingTime(documents)}...`);
+  // A build that trained this model and then died left it here: training again would write the same files.
+  const reused = trainedModelFolder(documents, config.chunking, modelsDir).exists;
+  if (reused) options.log(`A new model is needed (${reason}); using the model already trained on these documents.`);
+  else options.log(`Training this archive's embedding model (${reason}) on ${documents.length} documents and WordNet; ${expectedTrainingTime(documents)}...`);
   const trained = await trainBuiltinModel(documents, config.chunking, modelsDir, options.log);
-  options.log(trained.reused ? `Using the model already trained on these documents at ${trained.folder}.` : `Model trained in ${(trained.ms / 1000).toFixed(0)} s: ${trained.folder}`);
+  if (!reused) options.log(`Model trained in ${(trained.ms / 1000).toFixed(0)} s: ${trained.folder}`);
   const embedder = await loadModelFolder(trained.folder, config);
-  return { embedder, trained: { reason, ms: trained.ms, reused: trained.reused }, coverage: modelCoverage(config, embedder, documents) };
+  return { embedder, trained: { reason, ms: trained.ms, reused }, coverage: modelCoverage(config, embedder, documents) };
 }
 
 /** A rough forecast for the log, from measured training times on 2 cores (README: "The built-in model"). */

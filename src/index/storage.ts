@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
 
 /** Writes a file so that readers see either the old content or the new, never a part: write a temporary file, flush, rename. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -11,4 +12,18 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
+}
+
+/** A file's size and sha256, read a few megabytes at a time (an index's files need not fit in memory twice). */
+export function fileChecksum(file: string): { bytes: number; sha256: string } {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+  const fd = openSync(file, 'r');
+  let bytes = 0;
+  try {
+    for (let n; (n = readSync(fd, buffer, 0, buffer.length, bytes)) > 0; bytes += n) hash.update(buffer.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes, sha256: hash.digest('hex') };
 }

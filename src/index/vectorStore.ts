@@ -22,8 +22,6 @@ export class VectorStore {
     readonly labels: Int32Array,
     /** Chunk id of each HNSW label; -1 for deleted labels. */
     private readonly chunkOfLabel: Int32Array,
-    /** Every vector in one array (chunk-major), for exact scores of candidates found by the other side. */
-    private readonly flat: Float32Array,
   ) {}
 
   get size(): number {
@@ -35,14 +33,10 @@ export class VectorStore {
     return this.chunkOfLabel.length;
   }
 
-  private static assemble(hnsw: InstanceType<typeof HierarchicalNSW>, dim: number, labels: Int32Array, labelCount: number, vectorOf: (chunk: number) => ArrayLike<number>): VectorStore {
+  private static assemble(hnsw: InstanceType<typeof HierarchicalNSW>, dim: number, labels: Int32Array, labelCount: number): VectorStore {
     const chunkOfLabel = new Int32Array(labelCount).fill(-1);
-    const flat = new Float32Array(labels.length * dim);
-    labels.forEach((label, chunk) => {
-      chunkOfLabel[label] = chunk;
-      flat.set(vectorOf(chunk), chunk * dim);
-    });
-    return new VectorStore(hnsw, dim, labels, chunkOfLabel, flat);
+    labels.forEach((label, chunk) => (chunkOfLabel[label] = chunk));
+    return new VectorStore(hnsw, dim, labels, chunkOfLabel);
   }
 
   /** A new graph over the vectors, label = chunk id. */
@@ -51,7 +45,7 @@ export class VectorStore {
     const hnsw = new HierarchicalNSW('ip', dim);
     hnsw.initIndex(Math.max(1, vectors.length), M, EF_CONSTRUCTION, SEED);
     vectors.forEach((v, label) => hnsw.addPoint(Array.from(v), label));
-    return VectorStore.assemble(hnsw, dim, Int32Array.from(vectors.keys()), vectors.length, (chunk) => vectors[chunk]);
+    return VectorStore.assemble(hnsw, dim, Int32Array.from(vectors.keys()), vectors.length);
   }
 
   /**
@@ -73,14 +67,15 @@ export class VectorStore {
       hnsw.addPoint(Array.from(c.vector), next);
       return next++;
     });
-    return VectorStore.assemble(hnsw, previous.dim, labels, next, (chunk) => chunks[chunk].vector);
+    return VectorStore.assemble(hnsw, previous.dim, labels, next);
   }
 
-  static async load(file: string, dim: number, labels: number[], labelCount: number): Promise<VectorStore> {
+  /** The graph in `file`, with each chunk's label (chunks.bin). */
+  static async load(file: string, dim: number, labels: Int32Array, labelCount: number): Promise<VectorStore> {
     const hnsw = new HierarchicalNSW('ip', dim);
     await hnsw.readIndex(file);
     if (hnsw.getCurrentCount() !== labelCount) throw new Error(`${file} holds ${hnsw.getCurrentCount()} vectors, the manifest says ${labelCount}`);
-    return VectorStore.assemble(hnsw, dim, Int32Array.from(labels), labelCount, (chunk) => hnsw.getPoint(labels[chunk]));
+    return VectorStore.assemble(hnsw, dim, labels, labelCount);
   }
 
   async save(file: string): Promise<void> {
@@ -97,8 +92,12 @@ export class VectorStore {
     return neighbors.map((label, i) => ({ chunk: this.chunkOfLabel[label], score: 1 - distances[i] }));
   }
 
-  /** The vector of a chunk id. */
+  /**
+   * The vector of a chunk id, as the graph stores it ('ip' space keeps vectors as given). The graph
+   * is the one copy of the vectors, on disk and in memory: exact scores for candidates the lexical
+   * side found, and vectors reused when the graph is rebuilt, are read from it.
+   */
   vector(chunk: number): Float32Array {
-    return this.flat.subarray(chunk * this.dim, (chunk + 1) * this.dim);
+    return Float32Array.from(this.hnsw.getPoint(this.labels[chunk]));
   }
 }

@@ -84,30 +84,80 @@ const DEFAULT_READ_OPTIONS: ReadOptions = { maxFileBytes: 50 * 1024 * 1024 };
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0)} MB`;
 
+/** A file's size and modification time (ms). */
+export type FileStamp = [number, number];
+
+/**
+ * What an index already knows of the corpus files it was built from: their hashes and stamps, and
+ * when it was written. A file whose size and modification time are as they were is taken to have
+ * the same bytes, unread (as git and make do), unless it was modified so close to the index being
+ * written that a change in the same clock tick could hide (git's "racily clean" rule).
+ */
+export interface KnownFiles {
+  sources: Record<string, string>;
+  stamps: Record<string, FileStamp>;
+  writtenAt: number;
+}
+
+/** How close to an index's writing a modification makes a file's stamp untrustworthy. */
+const RACY_MS = 2000;
+
+const unchanged = (known: KnownFiles | undefined, source: string, stamp: FileStamp) => {
+  const before = known?.stamps[source];
+  const hash = known?.sources[source];
+  return !!before && !!hash && !hash.startsWith('unreadable:') && before[0] === stamp[0] && before[1] === stamp[1] && stamp[1] < known!.writtenAt - RACY_MS ? hash : null;
+};
+
+interface FileRead {
+  /** The bytes, or null when the file was not read: skipped (with a problem) or unchanged. */
+  bytes: Buffer | null;
+  hash: string;
+  stamp: FileStamp | null;
+  problem?: string;
+  /** Known by its stamp to be as the index read it last time. */
+  unchanged?: boolean;
+}
+
 /**
  * What a file contributes to the corpus fingerprint: the sha256 of its bytes, or, for a file that
  * is skipped unread, why (its size when over the limit, the error when unreadable).
  */
-async function readForIndex({ path, problem: listed }: CorpusFile, options: ReadOptions): Promise<{ bytes: Buffer | null; hash: string; problem?: string }> {
-  if (listed) return { bytes: null, hash: `unreadable:${listed}`, problem: listed };
+async function readForIndex({ source, path, problem: listed }: CorpusFile, options: ReadOptions, known?: KnownFiles): Promise<FileRead> {
+  if (listed) return { bytes: null, hash: `unreadable:${listed}`, stamp: null, problem: listed };
   try {
-    const size = statSync(path).size;
-    if (size > options.maxFileBytes) return { bytes: null, hash: `size:${size}`, problem: `${megabytes(size)} is over the ${megabytes(options.maxFileBytes)} limit (ingest.maxFileMB)` };
+    const stat = statSync(path);
+    const stamp: FileStamp = [stat.size, stat.mtimeMs];
+    if (stat.size > options.maxFileBytes) return { bytes: null, hash: `size:${stat.size}`, stamp, problem: `${megabytes(stat.size)} is over the ${megabytes(options.maxFileBytes)} limit (ingest.maxFileMB)` };
+    const same = unchanged(known, source, stamp);
+    if (same) return { bytes: null, hash: same, stamp, unchanged: true };
     const bytes = await readFile(path);
-    return { bytes, hash: sha256(bytes) };
+    return { bytes, hash: sha256(bytes), stamp };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    return { bytes: null, hash: `unreadable:${code}`, problem: `cannot be read (${code}); check its permissions` };
+    return { bytes: null, hash: `unreadable:${code}`, stamp: null, problem: `cannot be read (${code}); check its permissions` };
   }
 }
 
-/** Content hash of every input the index depends on: each corpus file and the catalog. */
-export async function fingerprintCorpus(corpusDir: string, options: ReadOptions = DEFAULT_READ_OPTIONS): Promise<Record<string, string>> {
-  const hashes: Record<string, string> = {};
-  for (const file of listCorpusFiles(corpusDir)) hashes[file.source] = (await readForIndex(file, options)).hash;
+/** The corpus fingerprint: each file's (and the catalog's) hash and stamp. */
+export interface Fingerprint {
+  sources: Record<string, string>;
+  stamps: Record<string, FileStamp>;
+}
+
+/**
+ * Content hash of every input the index depends on: each corpus file and the catalog. Given what
+ * an index knows, files with unchanged stamps are not read (`known` undefined hashes every file).
+ */
+export async function fingerprintCorpus(corpusDir: string, options: ReadOptions = DEFAULT_READ_OPTIONS, known?: KnownFiles): Promise<Fingerprint> {
+  const fingerprint: Fingerprint = { sources: {}, stamps: {} };
+  for (const file of listCorpusFiles(corpusDir)) {
+    const { hash, stamp } = await readForIndex(file, options, known);
+    fingerprint.sources[file.source] = hash;
+    if (stamp) fingerprint.stamps[file.source] = stamp;
+  }
   const catalog = join(corpusDir, CATALOG_FILE);
-  if (existsSync(catalog)) hashes[CATALOG_FILE] = sha256(readFileSync(catalog));
-  return hashes;
+  if (existsSync(catalog)) fingerprint.sources[CATALOG_FILE] = sha256(readFileSync(catalog));
+  return fingerprint;
 }
 
 /** "reports/2016 Bid.txt" -> "reports-2016-bid"; the extension joins the id only to keep two ids apart. */
@@ -120,18 +170,17 @@ function documentId(source: string, taken: Set<string>): string {
   return id;
 }
 
-export interface CorpusReadResult {
+export interface CorpusReadResult extends Fingerprint {
   documents: SourceDocument[];
   /** Files that could not be indexed, each with the reason; the rest of the corpus is read regardless. */
   skipped: Array<{ source: string; reason: string }>;
-  /** The same hashes as fingerprintCorpus, from the bytes this read used. */
-  sources: Record<string, string>;
 }
 
-/** What the index being updated read last time: file hashes, and the documents by source. */
-export interface PreviousRead {
-  sources: Record<string, string>;
+/** What the index being updated read last time: file hashes and stamps, and the documents by source. */
+export interface PreviousRead extends KnownFiles {
   documents: Map<string, SourceDocument>;
+  /** Hash every file even where its stamp is unchanged (`--verify`). */
+  verify?: boolean;
 }
 
 /**
@@ -144,21 +193,29 @@ export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAU
   const { catalog, bytes: catalogBytes } = readCatalog(corpusDir);
   const catalogHash = catalogBytes ? sha256(catalogBytes) : undefined;
   // With the same catalog, a file with the same bytes would extract to the same document.
-  const unchanged = (source: string, hash: string) => previous && previous.sources[CATALOG_FILE] === catalogHash && previous.sources[source] === hash ? previous.documents.get(source) : undefined;
+  const unchangedDocument = (source: string, hash: string) => (previous && previous.sources[CATALOG_FILE] === catalogHash && previous.sources[source] === hash ? previous.documents.get(source) : undefined);
   const ids = new Set<string>();
   const documents: SourceDocument[] = [];
   const skipped: CorpusReadResult['skipped'] = [];
   const sources: Record<string, string> = {};
+  const stamps: Record<string, FileStamp> = {};
+  // A file can go unread only while the catalog, which describes it, is unchanged too.
+  const sameCatalog = previous && previous.sources[CATALOG_FILE] === catalogHash;
+  const known = previous && !previous.verify && sameCatalog ? previous : undefined;
   for (const file of listCorpusFiles(corpusDir)) {
-    const { bytes, hash, problem } = await readForIndex(file, options);
+    let read = await readForIndex(file, options, known);
+    // Unchanged by its stamp, but the previous index kept no document for it: read it after all.
+    if (read.unchanged && !previous!.documents.has(file.source)) read = await readForIndex(file, options);
+    const { bytes, hash, problem, stamp } = read;
     sources[file.source] = hash;
-    if (!bytes) {
-      skipped.push({ source: file.source, reason: problem! });
+    if (stamp) stamps[file.source] = stamp;
+    const before = read.unchanged ? previous!.documents.get(file.source) : unchangedDocument(file.source, hash);
+    if (before) {
+      documents.push({ ...before, id: documentId(file.source, ids) });
       continue;
     }
-    const known = unchanged(file.source, hash);
-    if (known) {
-      documents.push({ ...known, id: documentId(file.source, ids) });
+    if (!bytes) {
+      skipped.push({ source: file.source, reason: problem! });
       continue;
     }
     let extracted;
@@ -185,7 +242,7 @@ export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAU
   const unknown = Object.keys(catalog.files).filter((source) => !(source in sources));
   for (const source of unknown) skipped.push({ source: `${CATALOG_FILE}: ${source}`, reason: 'catalog entry names no file in the corpus' });
   if (catalogHash) sources[CATALOG_FILE] = catalogHash;
-  return { documents, skipped, sources };
+  return { documents, skipped, sources, stamps };
 }
 
 /** The page (1-based) an offset falls on, or null for formats without pages. */

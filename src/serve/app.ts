@@ -90,7 +90,7 @@ export type ReindexSummary = z.infer<typeof ReindexResponseSchema>;
 
 export interface AppOptions {
   /** Updates the index from the corpus and swaps it in; null when an update is running already. POST /api/reindex calls it (with the admin token). */
-  reindex?: () => Promise<ReindexSummary> | null;
+  reindex?: () => Promise<ReindexSummary | null>;
 }
 
 /** Constant-time comparison, so the token cannot be guessed from response times. */
@@ -202,9 +202,9 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
       c.header('WWW-Authenticate', 'Bearer');
       return c.json(errorBody('unauthorized', 'Send the admin token as "Authorization: Bearer <token>".'), 401);
     }
-    const update = options.reindex();
-    if (!update) return c.json(errorBody('reindex_running', 'A reindex is already running; try again when it has finished.'), 409);
-    return c.json(await update, 200);
+    const summary = await options.reindex();
+    if (!summary) return c.json(errorBody('reindex_running', 'A reindex is already running; try again when it has finished.'), 409);
+    return c.json(summary, 200);
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer' });
   app.doc31('/api/openapi.json', { openapi: '3.1.0', info: { title: 'Semantic archive API', version: '1.0.0', description: 'Hybrid (dense + BM25) passage search with extractive answers and citations.' } });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { buildSummary, rebuild, type Archive } from '../archive.js';
+import type { Config } from '../config.js';
 import { createApp, type ReindexSummary } from './app.js';
 import { watchCorpus, type CorpusWatcher } from './watch.js';
 
@@ -17,76 +18,102 @@ export interface ServerOptions {
   watch?: boolean;
 }
 
-/**
- * Serves the archive on config.server.host/port. An update (POST /api/reindex with the admin
- * token, or a change in the corpus folder with `watch`) builds the new index from the corpus
- * while the old one keeps answering, then swaps it in with one assignment: a request sees one
- * archive or the other, never a mix. One update runs at a time.
- */
-export async function startServer(initial: Archive, log: (message: string) => void, options: ServerOptions = {}): Promise<RunningServer> {
-  let live = initial;
-  let running: Promise<ReindexSummary> | null = null;
-  const reindex = (): Promise<ReindexSummary> | null => {
-    if (running) return null;
-    const before = live;
-    running = (async () => {
-      const report = await rebuild(before.config, { log, previous: before.index, loaded: before.embedder });
-      live = before.withIndex(report.index, report.embedder);
-      return { ...buildSummary(report), previousIndex: before.index.manifest.id };
-    })().finally(() => (running = null));
-    return running;
-  };
-  const app = createApp(() => live, { reindex });
-  const { port, host, watchDebounceMs } = initial.config.server;
+/** Listens on config.server.host/port (in a cluster worker, on the port the workers share). */
+export async function listen(app: { fetch: (request: Request) => Response | Promise<Response> }, config: Config): Promise<{ server: ServerType; port: number }> {
+  const { port, host } = config.server;
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s));
   });
+  return { server, port: (server.address() as AddressInfo).port };
+}
 
-  let watcher: CorpusWatcher | null = null;
-  if (options.watch) {
-    // Changes that arrive during an update are taken by one more update after it.
-    let pending = false;
-    const update = async (): Promise<void> => {
-      const run = reindex();
-      if (!run) {
-        pending = true;
-        return;
-      }
-      try {
-        const s = await run;
-        const changed = `${s.changes.added.count} added, ${s.changes.changed.count} changed, ${s.changes.removed.count} removed`;
-        log(`Watch: ${changed}; embedded ${s.embedded} passages in ${(s.ms / 1000).toFixed(1)} s; now serving index ${s.index} (${s.documents} documents).`);
-      } catch (e) {
-        log(`Watch: the update failed, still serving index ${live.index.manifest.id}: ${(e as Error).message}`);
-      }
-      if (pending) {
-        pending = false;
-        await update();
-      }
-    };
-    const { corpusDir, indexDir } = initial.config;
-    watcher = watchCorpus(corpusDir, { debounceMs: watchDebounceMs, ignore: [indexDir] }, () => void update());
-    log(`Watching ${corpusDir} for changes.`);
-  }
+/** Stops accepting connections and lets in-flight requests finish, closing what is still open after graceMs. */
+export function closeGracefully(server: ServerType, graceMs: number, log: (message: string) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      log(`Requests still open after ${graceMs} ms; closing them.`);
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    // Idle keep-alive connections would hold close() open; busy ones finish their request first.
+    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  });
+}
 
+/** Updates of a running archive, one at a time: `reindex` is null while one is running. */
+export interface Updates {
+  reindex(): Promise<ReindexSummary> | null;
+}
+
+/** One update at a time of `update` (build the new index, then swap it in wherever it is served). */
+export function singleUpdates(update: () => Promise<ReindexSummary>): Updates {
+  let running: Promise<ReindexSummary> | null = null;
   return {
-    port: (server.address() as AddressInfo).port,
+    reindex() {
+      if (running) return null;
+      running = update().finally(() => (running = null));
+      return running;
+    },
+  };
+}
+
+/**
+ * Updates the archive whenever the corpus folder changes, with a log line per update; changes that
+ * arrive during an update are taken by one more update after it.
+ */
+export async function watchForUpdates(config: Config, updates: Updates, log: (message: string) => void, serving: () => string): Promise<CorpusWatcher> {
+  let pending = false;
+  const update = async (): Promise<void> => {
+    const run = updates.reindex();
+    if (!run) {
+      pending = true;
+      return;
+    }
+    try {
+      const s = await run;
+      const changed = `${s.changes.added.count} added, ${s.changes.changed.count} changed, ${s.changes.removed.count} removed`;
+      log(`Watch: ${changed}; embedded ${s.embedded} passages in ${(s.ms / 1000).toFixed(1)} s; now serving index ${s.index} (${s.documents} documents).`);
+    } catch (e) {
+      log(`Watch: the update failed, still serving index ${serving()}: ${(e as Error).message}`);
+    }
+    if (pending) {
+      pending = false;
+      await update();
+    }
+  };
+  const { corpusDir, indexDir, server } = config;
+  const watcher = watchCorpus(corpusDir, { debounceMs: server.watchDebounceMs, ignore: [indexDir] }, () => void update());
+  await watcher.ready;
+  log(`Watching ${corpusDir} for changes.`);
+  return watcher;
+}
+
+/**
+ * Serves the archive from this process on config.server.host/port. An update (POST /api/reindex
+ * with the admin token, or a change in the corpus folder with `watch`) builds the new index from
+ * the corpus while the old one keeps answering, then swaps it in with one assignment: a request
+ * sees one archive or the other, never a mix.
+ */
+export async function startServer(initial: Archive, log: (message: string) => void, options: ServerOptions = {}): Promise<RunningServer> {
+  let live = initial;
+  const updates = singleUpdates(async () => {
+    const before = live;
+    const report = await rebuild(before.config, { log, previous: before.index, loaded: before.embedder });
+    live = before.withIndex(report.index, report.embedder);
+    return { ...buildSummary(report), previousIndex: before.index.manifest.id };
+  });
+  const { server, port } = await listen(createApp(() => live, { reindex: async () => updates.reindex() ?? null }), initial.config);
+  const watcher = options.watch ? await watchForUpdates(initial.config, updates, log, () => live.index.manifest.id) : null;
+  return {
+    port,
     archive: () => live,
     close: async (graceMs = 10_000) => {
       // An update still running is left to die with the process: a build that stops part-way leaves the live index as it was.
       await watcher?.close();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          log(`Requests still open after ${graceMs} ms; closing them.`);
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        }, graceMs);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-        (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      });
+      await closeGracefully(server, graceMs, log);
     },
   };
 }

@@ -2,6 +2,8 @@ import { basename, relative, resolve, sep } from 'node:path';
 import { watch } from 'chokidar';
 
 export interface CorpusWatcher {
+  /** Resolves once the folder has been scanned: a change made before then may be taken for a file that was there. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export function watchCorpus(corpusDir: string, options: { debounceMs: number; ig
     }, options.debounceMs);
   });
   return {
+    ready: new Promise((resolve) => watcher.once('ready', () => resolve())),
     async close() {
       if (timer) clearTimeout(timer);
       await watcher.close();
