@@ -1,7 +1,7 @@
 import { answerQuestion, loadAnswerModel, SentenceCache, WordVectors, type AnswerModel } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import type { Embedder } from './embed/index.js';
-import { buildIndex, IndexDamagedError, indexStaleness, listFiles, loadIndexModel, openIndex, readManifest, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
+import { buildIndex, IndexDamagedError, indexStaleness, listFiles, loadIndexModel, openIndex, readManifest, verifyIndex, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
 import { loadReranker, rankPassages, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
@@ -63,13 +63,34 @@ export async function prepareArchive(config: Config, hooks: PrepareHooks): Promi
 }
 
 /** prepareArchive without the search models on top: the index, up to date, and its model. */
-export async function prepareIndex(config: Config, hooks: PrepareHooks): Promise<LoadedIndex> {
+export function prepareIndex(config: Config, hooks: PrepareHooks): Promise<LoadedIndex> {
+  return upToDate(config, hooks, (embedder) => openLiveIndex(config, embedder), (report) => ({ index: report.index, embedder: report.embedder }));
+}
+
+/**
+ * prepareIndex for a process that serves nothing itself (the primary of the server's workers):
+ * the live index brought up to date and its files checked, but not kept loaded. Its manifest.
+ */
+export function prepareIndexFiles(config: Config, hooks: PrepareHooks): Promise<Manifest> {
+  return upToDate(
+    config,
+    hooks,
+    async () => verifyIndex(config.indexDir),
+    (report) => report.manifest,
+  );
+}
+
+/**
+ * The live index checked against the corpus, settings and model, and built or updated (with the
+ * reasons said) when it does not match; then `load` (or, after a build, `built`) makes the result.
+ * A damaged artifact is found only by `load`: the corpus is the source of truth, so it is rebuilt.
+ */
+async function upToDate<T>(config: Config, hooks: PrepareHooks, load: (embedder: Embedder) => Promise<T>, built: (report: BuildReport) => T): Promise<T> {
   const { manifest, problem } = liveManifest(config.indexDir);
   const embedder = problem ? null : await loadIndexModel(config, manifest);
   const rebuilt = async (why: string) => {
     hooks.log(why);
-    const report = await rebuild(config, { ...hooks, loaded: embedder ?? undefined });
-    return { index: report.index, embedder: report.embedder };
+    return built(await rebuild(config, { ...hooks, loaded: embedder ?? undefined }));
   };
   if (problem) return rebuilt(`The index is out of date: ${problem}. Rebuilding...`);
   if (!manifest) return rebuilt(`No index at ${config.indexDir}; building it...`);
@@ -77,9 +98,8 @@ export async function prepareIndex(config: Config, hooks: PrepareHooks): Promise
   const reasons = (await indexStaleness(config, embedder, hooks.verify))?.reasons ?? [];
   if (reasons.length) return rebuilt(`The index is out of date: ${reasons.join('; ')}. Rebuilding...`);
   try {
-    return await openLiveIndex(config, embedder);
+    return await load(embedder);
   } catch (e) {
-    // A damaged artifact is found only when loading; the corpus is the source of truth, so rebuild from it.
     if (!(e instanceof IndexDamagedError)) throw e;
     return rebuilt(`${e.problem}. Rebuilding...`);
   }

@@ -133,7 +133,7 @@ describe('the index on disk', () => {
     const { config } = await freshIndex();
     const index = await openIndex(config.indexDir);
     const dir = join(config.indexDir, generation(config.indexDir));
-    expect(readdirSync(dir).sort()).toEqual(['bm25-context.bin', 'bm25.bin', 'chunks.bin', 'documents.json', 'manifest.json', 'text.bin', 'vectors.hnsw']);
+    expect(readdirSync(dir).sort()).toEqual(['bm25-context.bin', 'bm25.bin', 'chunks.bin', 'documents.json', 'manifest.json', 'text.bin', 'vectors.f32', 'vectors.hnsw']);
     expect(readFileSync(join(dir, 'documents.json'), 'utf8')).not.toContain('Hampshire Partnership, which will now');
     const doc = index.documents.get('003_b19f9eb657466ce4')!;
     expect(doc.text).toContain('The Hampshire Partnership, which will now take on the role');

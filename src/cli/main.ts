@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { buildSummary, openArchive, rebuild } from '../archive.js';
+import { buildSummary, openArchive, prepareIndexFiles, rebuild } from '../archive.js';
+import { verifyIndex, type Manifest } from '../index/index.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import cluster from 'node:cluster';
 import { runWorker, startCluster } from '../serve/cluster.js';
@@ -47,11 +48,20 @@ withPaths(program.command('start'))
     const config = configFrom(options, { server: { port: options.port, host: options.host, workers: options.workers } });
     // A worker forked by the cluster below runs this same command: it serves what its primary prepared.
     if (cluster.isWorker) return runWorker(config, log);
-    const archive = options.build ? await prepareWithProgress(config, { verify: options.verify }) : await openArchive(config);
     const { workers, host } = config.server;
-    const running = workers === 1 ? await startServer(archive, log, { watch: options.watch }) : await startCluster(config, log, { watch: options.watch, workers });
+    let manifest: Manifest;
+    let running: { port: number; close(): Promise<void> };
+    if (workers === 1) {
+      const archive = options.build ? await prepareWithProgress(config, { verify: options.verify }) : await openArchive(config);
+      manifest = archive.index.manifest;
+      running = await startServer(archive, log, { watch: options.watch });
+    } else {
+      // The workers open the index; this process only makes sure it is built, up to date and whole.
+      manifest = options.build ? await prepareWithProgress(config, { verify: options.verify }, prepareIndexFiles) : verifyIndex(config.indexDir);
+      running = await startCluster(config, log, { watch: options.watch, workers });
+    }
     const processes = workers === 1 ? 'this process' : `${workers} worker processes`;
-    log(`Serving the archive (${archive.index.manifest.counts.documents} documents, index ${archive.index.manifest.id}) from ${processes} on http://${host === '0.0.0.0' ? 'localhost' : host}:${running.port}`);
+    log(`Serving the archive (${manifest.counts.documents} documents, index ${manifest.id}) from ${processes} on http://${host === '0.0.0.0' ? 'localhost' : host}:${running.port}`);
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;

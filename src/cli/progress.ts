@@ -73,11 +73,11 @@ export function progressHooks(): PrepareHooks & { done(): void } {
   return { log: (m) => process.stderr.write(`${m}\n`), progress: (_stage, done, total) => bar.update(done, total), done: () => bar.stop() };
 }
 
-/** prepareArchive with its progress shown on stderr. */
-export async function prepareWithProgress(config: Config, options: Pick<PrepareHooks, 'verify'> = {}): Promise<Archive> {
+/** prepareArchive (or another preparation, such as prepareIndexFiles) with its progress shown on stderr. */
+export async function prepareWithProgress<T = Archive>(config: Config, options: Pick<PrepareHooks, 'verify'> = {}, prepare: (config: Config, hooks: PrepareHooks) => Promise<T> = prepareArchive as never): Promise<T> {
   const hooks = { ...progressHooks(), ...options };
   try {
-    return await prepareArchive(config, hooks);
+    return await prepare(config, hooks);
   } finally {
     hooks.done();
   }

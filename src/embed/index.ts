@@ -7,6 +7,7 @@ import { UserError } from '../config.js';
 
 export { BUILTIN_MODEL, builtinModelRecord, isCurrentBuiltinModel, trainBuiltinModel, trainedModelFolder, trainingKey, type BuiltinModelRecord } from './builtinModel.js';
 export { trainable, vocabularyCoverage, type VocabularyCoverage } from './vocabulary.js';
+export { setInferenceThreads } from './threads.js';
 
 import { BUILTIN_MODEL, builtinModelRecord } from './builtinModel.js';
 

@@ -1,21 +1,24 @@
 import type { Chunk, SourceDocument } from '../types.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeArrays, openArrays } from './binary.js';
+import { sha256 } from '../ingest/index.js';
+import { openArrays, writeArrays, type ArrayContent, type ArrayRanges } from './binary.js';
+import { writeFileAtomic } from './storage.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { DocumentTexts } from './texts.js';
 
 /**
  * The files of a generation besides its manifest and HNSW graph, and how they are written and
  * read. Everything large is a typed array (binary.ts); what a query reads only a little of (BM25
- * postings, documents' texts) stays on disk and is read when asked for.
+ * postings, documents' texts, candidates' vectors) stays on disk and is read when asked for.
  *
  *   documents.json  each document's metadata, in text order (no text)
  *   text.bin        the documents' clean texts, UTF-8, with each one's byte offsets
  *   chunks.bin      per passage: its document (index), start and end (character offsets), HNSW label
+ *   vectors.f32     per passage: its vector (dimension in the header)
  *   bm25.bin, bm25-context.bin   BM25 postings over passages, and over passages with their neighbours
  */
-export const ENCODED_ARTIFACTS = ['documents.json', 'text.bin', 'chunks.bin', 'bm25.bin', 'bm25-context.bin'] as const;
+export const ENCODED_ARTIFACTS = ['documents.json', 'text.bin', 'chunks.bin', 'vectors.f32', 'bm25.bin', 'bm25-context.bin'] as const;
 
 type StoredDocument = Omit<SourceDocument, 'text'>;
 
@@ -34,32 +37,38 @@ function readDocuments(bytes: Buffer): StoredDocument[] {
 export interface IndexContent {
   documents: SourceDocument[];
   chunks: Chunk[];
-  /** HNSW label of each chunk (the vectors themselves are the graph's, vectors.hnsw). */
+  /** HNSW label of each chunk, and every chunk's vector (chunk-major). */
   labels: Int32Array;
+  vectors: ArrayRanges<Float32Array>;
+  dim: number;
   lexical: LexicalIndex;
   contextLexical: LexicalIndex;
 }
 
-/** The bytes of each encoded artifact. */
-export function encodeArtifacts(content: IndexContent): Map<string, Buffer> {
+/** Writes every encoded artifact into the generation folder `dir` (each atomically); their sizes and checksums. */
+export function writeArtifacts(dir: string, content: IndexContent): Record<string, { bytes: number; sha256: string }> {
   const { documents, chunks } = content;
   const position = new Map(documents.map((d, i) => [d.id, i]));
   const metadata = documents.map(({ id, source, title, date, publisher, url, pageStarts }) => ({ id, source, title, date, publisher, url, ...(pageStarts ? { pageStarts } : {}) }));
-  const texts = DocumentTexts.encode(documents.map((d) => d.text));
-  return new Map([
-    ['documents.json', Buffer.from(JSON.stringify({ documents: metadata }))],
-    ['text.bin', encodeArrays('text', {}, texts)],
-    [
-      'chunks.bin',
-      encodeArrays('chunks', {}, {
+  const documentsJson = Buffer.from(JSON.stringify({ documents: metadata }));
+  writeFileAtomic(join(dir, 'documents.json'), documentsJson);
+  const binary = (name: string, file: ArrayContent) => [name, writeArrays(join(dir, name), file)] as const;
+  return Object.fromEntries([
+    ['documents.json', { bytes: documentsJson.length, sha256: sha256(documentsJson) }],
+    binary('text.bin', { kind: 'text', meta: {}, arrays: DocumentTexts.encode(documents.map((d) => d.text)) }),
+    binary('chunks.bin', {
+      kind: 'chunks',
+      meta: {},
+      arrays: {
         documents: Uint32Array.from(chunks, (c) => position.get(c.docId)!),
         starts: Uint32Array.from(chunks, (c) => c.start),
         ends: Uint32Array.from(chunks, (c) => c.end),
         labels: content.labels,
-      }),
-    ],
-    ['bm25.bin', content.lexical.encode()],
-    ['bm25-context.bin', content.contextLexical.encode()],
+      },
+    }),
+    binary('vectors.f32', { kind: 'vectors', meta: { dim: content.dim }, arrays: { vectors: content.vectors.range(0, content.vectors.length) } }),
+    binary('bm25.bin', content.lexical.content()),
+    binary('bm25-context.bin', content.contextLexical.content()),
   ]);
 }
 
@@ -96,10 +105,13 @@ export function readArtifacts(dir: string): IndexContent {
   const [of, starts, ends] = [stored.read('documents', 'u32'), stored.read('starts', 'u32'), stored.read('ends', 'u32')];
   if (of.some((d) => d >= documents.length)) throw new Error('chunks.bin names a document documents.json does not list');
   const chunks: Chunk[] = Array.from(of, (d, id) => new StoredChunk(id, documents[d], starts[id], ends[id]));
+  const vectors = openArrays(join(dir, 'vectors.f32'), 'vectors');
   return {
     documents,
     chunks,
     labels: stored.read('labels', 'i32'),
+    vectors: vectors.ranges('vectors', 'f32'),
+    dim: vectors.meta.dim as number,
     lexical: LexicalIndex.load(openArrays(join(dir, 'bm25.bin'), 'bm25')),
     contextLexical: LexicalIndex.load(openArrays(join(dir, 'bm25-context.bin'), 'bm25')),
   };

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 /**
  * A small container for typed arrays on disk: a header that says what wrote the file, then each
  * array's bytes, little-endian and 8-byte aligned, so a reader takes them as views into the one
@@ -30,24 +31,55 @@ interface Header {
 
 const padded = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-/** The file's bytes: `arrays` in order, after a header of `kind` and `meta`. */
-export function encodeArrays(kind: string, meta: Record<string, unknown>, arrays: Record<string, TypedArray>): Buffer {
+/** What an array file holds: its metadata and its arrays, in order. */
+export interface ArrayContent {
+  kind: string;
+  meta: Record<string, unknown>;
+  arrays: Record<string, TypedArray>;
+}
+
+/**
+ * Writes `content` to `file` atomically (a temporary file, flushed, then renamed), each array
+ * straight from its own memory (no copy of the whole file is made: a million vectors are a
+ * gigabyte); returns the file's size and sha256, for the manifest.
+ */
+export function writeArrays(file: string, content: ArrayContent): { bytes: number; sha256: string } {
   const layout: Header['arrays'] = {};
   let size = 0;
-  for (const [name, array] of Object.entries(arrays)) {
+  for (const [name, array] of Object.entries(content.arrays)) {
     layout[name] = { type: typeOf(array), offset: size, length: array.length };
     size = padded(size + array.byteLength);
   }
-  const header = Buffer.from(JSON.stringify({ kind, meta, arrays: layout } satisfies Header));
+  const header = Buffer.from(JSON.stringify({ kind: content.kind, meta: content.meta, arrays: layout } satisfies Header));
   const dataStart = padded(16 + header.length);
-  const out = Buffer.alloc(dataStart + size, 0);
-  out.writeUInt32LE(MAGIC, 0);
-  out.writeUInt32LE(VERSION, 4);
-  out.writeUInt32LE(header.length, 8);
-  out.writeUInt32LE(dataStart, 12);
-  header.copy(out, 16);
-  for (const [name, array] of Object.entries(arrays)) Buffer.from(array.buffer, array.byteOffset, array.byteLength).copy(out, dataStart + layout[name].offset);
-  return out;
+  const prefix = Buffer.alloc(dataStart, 0);
+  prefix.writeUInt32LE(MAGIC, 0);
+  prefix.writeUInt32LE(VERSION, 4);
+  prefix.writeUInt32LE(header.length, 8);
+  prefix.writeUInt32LE(dataStart, 12);
+  header.copy(prefix, 16);
+  const hash = createHash('sha256');
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  let written = 0;
+  const write = (bytes: Uint8Array) => {
+    hash.update(bytes);
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    written += bytes.length;
+  };
+  try {
+    write(prefix);
+    for (const [name, array] of Object.entries(content.arrays)) {
+      write(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+      const end = dataStart + layout[name].offset + array.byteLength;
+      write(new Uint8Array(padded(end - dataStart) + dataStart - end));
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  return { bytes: written, sha256: hash.digest('hex') };
 }
 
 /** A part of an array read when asked for: [start, end) in elements. */

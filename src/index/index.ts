@@ -5,12 +5,12 @@ import { UserError, type Config } from '../config.js';
 import type { Embedder, EmbedderInfo } from '../embed/index.js';
 import { extensionOf, fingerprintCorpus, readCorpus, readOptions, sha256, type KnownFiles } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
-import { encodeArtifacts, readArtifacts } from './artifacts.js';
+import { readArtifacts, writeArtifacts } from './artifacts.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { ARTIFACTS, fileChanges, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type FileChanges, type Manifest, type ManifestInputs } from './manifest.js';
 import { adoptModel, chooseBuildModel, modelCoverage, modelFolderInIndex, removeUnusedModels, type ArchiveModel, type ModelRecord } from './model.js';
 import { fileChecksum, writeFileAtomic } from './storage.js';
-import { VectorStore, type ChunkVector } from './vectorStore.js';
+import { packVectors, VectorStore, type ChunkVector } from './vectorStore.js';
 
 export { listFiles, type FileChanges, type Manifest } from './manifest.js';
 export { linkTree, loadIndexModel, MODELS_DIR } from './model.js';
@@ -170,7 +170,7 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
   const updateGraph = reusable !== null && 1 - chunks.length / graphLabels <= MAX_DELETED_SHARE;
   const vectors = updateGraph
     ? await VectorStore.update(join(config.indexDir, reusable.generation, 'vectors.hnsw'), reusable.vectors, chunkVectors)
-    : VectorStore.create(chunkVectors.map((c) => c.vector), embedder.info.dim);
+    : VectorStore.create(packVectors(chunkVectors.map((c) => c.vector), embedder.info.dim), embedder.info.dim);
 
   const id = manifestId(inputs);
   mkdirSync(config.indexDir, { recursive: true });
@@ -182,10 +182,9 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
   const reuse = (from: LexicalIndex | undefined) => (sameBm25 && from ? { from, labels: reusedFrom } : undefined);
   const lexical = LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25, reuse(reusable?.lexical));
   const contextLexical = LexicalIndex.create(contextTexts(chunks, byId, sameBm25 ? reusedFrom : null), config.retrieval.bm25, reuse(reusable?.contextLexical));
-  const files = encodeArtifacts({ documents, chunks, labels: vectors.labels, lexical, contextLexical });
-  for (const [name, bytes] of files) writeFileAtomic(join(dir, name), bytes);
+  const written = writeArtifacts(dir, { documents, chunks, labels: vectors.labels, vectors: vectors.vectors, dim: embedder.info.dim, lexical, contextLexical });
   await vectors.save(join(dir, 'vectors.hnsw'));
-  const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, files.has(name) ? { bytes: files.get(name)!.length, sha256: sha256(files.get(name)!) } : fileChecksum(join(dir, name))]));
+  const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, written[name] ?? fileChecksum(join(dir, name))]));
   const counts = { documents: documents.length, chunks: chunks.length, vectorLabels: vectors.labelCount };
   const manifest: Manifest = { formatVersion: FORMAT_VERSION, id, createdAt: new Date().toISOString(), ...inputs, stamps, counts, outOfVocabulary: coverage, artifacts };
   writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
@@ -196,7 +195,16 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
   for (const d of documents) formats[extensionOf(d.source)] = (formats[extensionOf(d.source)] ?? 0) + 1;
   // The index is returned as a load makes it, from the files just written (what a query reads only a little of stays on disk).
   const content = readArtifacts(dir);
-  const index: ArchiveIndex = { manifest, documents: new Map(content.documents.map((d) => [d.id, d])), chunks: content.chunks, vectors, lexical, contextLexical, ...lookups(content.documents, content.chunks), generation };
+  const index: ArchiveIndex = {
+    manifest,
+    documents: new Map(content.documents.map((d) => [d.id, d])),
+    chunks: content.chunks,
+    vectors: vectors.withVectors(content.vectors),
+    lexical: content.lexical,
+    contextLexical: content.contextLexical,
+    ...lookups(content.documents, content.chunks),
+    generation,
+  };
   return {
     manifest,
     index,
@@ -336,13 +344,11 @@ function lookups(documents: SourceDocument[], chunks: Chunk[]): Pick<ArchiveInde
   return { documentsBySource: new Map(documents.map((d) => [d.source, d])), chunksByDoc };
 }
 
-/** Loads the live index after checking every artifact against the manifest; refuses anything it does not vouch for. */
-export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
+/** Checks every artifact of the live index against its manifest (size and sha256); throws IndexDamagedError for anything it does not vouch for. */
+export function verifyIndex(indexDir: string): Manifest {
   const manifest = readManifest(indexDir);
   if (!manifest) throw new UserError(`No index at ${indexDir}. Build one with: npm run build-index`, 'index_missing');
-  const generation = liveGeneration(indexDir)!;
-  const dir = join(indexDir, generation);
-  // A generation's files are never rewritten (a build writes a new one), so what is checked here is what is read below.
+  const dir = join(indexDir, liveGeneration(indexDir)!);
   for (const name of ARTIFACTS) {
     const expected = manifest.artifacts[name];
     const file = join(dir, name);
@@ -358,13 +364,22 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
             : null;
     if (problem) throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${name} ${problem}`);
   }
+  return manifest;
+}
+
+/** Loads the live index after checking every artifact against the manifest. */
+export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
+  const manifest = verifyIndex(indexDir);
+  const generation = liveGeneration(indexDir)!;
+  // A generation's files are never rewritten (a build writes a new one), so what was checked is what is read below.
+  const dir = join(indexDir, generation);
   let content: ReturnType<typeof readArtifacts>;
   try {
     content = readArtifacts(dir);
   } catch (e) {
     throw new IndexDamagedError(`The index at ${indexDir} is damaged: ${(e as Error).message}`);
   }
-  const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, content.labels, manifest.counts.vectorLabels);
+  const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, content.labels, manifest.counts.vectorLabels, content.vectors);
   const { documents, chunks, lexical, contextLexical } = content;
   return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, vectors, lexical, contextLexical, ...lookups(documents, chunks), generation };
 }

@@ -1,5 +1,5 @@
 import { lexicalTerms, queryTerms } from '../text/tokens.js';
-import { encodeArrays, inMemory, type ArrayFile, type ArrayRanges } from './binary.js';
+import { inMemory, type ArrayContent, type ArrayFile, type ArrayRanges } from './binary.js';
 
 export interface Bm25Parameters {
   k1: number;
@@ -78,7 +78,7 @@ export class LexicalIndex {
     return out;
   }
 
-  /** Opens an index written by encode() (throws when the file is not one); postings stay on disk. */
+  /** Opens an index written from content() (throws when the file is not one); postings stay on disk. */
   static load(file: ArrayFile): LexicalIndex {
     const params = file.meta.params as Bm25Parameters;
     // Terms are stems (letters and digits), so a newline separates them safely.
@@ -89,10 +89,11 @@ export class LexicalIndex {
     return new LexicalIndex(params, file.read('lengths', 'f32'), terms, starts, labels, tfs);
   }
 
-  encode(): Buffer {
+  /** What its file holds (binary.ts writes it). */
+  content(): ArrayContent {
     const terms = new TextEncoder().encode([...this.terms.keys()].join('\n'));
     const all = <T extends Int32Array | Float32Array>(a: ArrayRanges<T>) => a.range(0, a.length);
-    return encodeArrays('bm25', { params: this.params }, { lengths: this.lengths, terms, starts: this.starts, labels: all(this.labels), tfs: all(this.tfs) });
+    return { kind: 'bm25', meta: { params: this.params }, arrays: { lengths: this.lengths, terms, starts: this.starts, labels: all(this.labels), tfs: all(this.tfs) } };
   }
 
   get size(): number {

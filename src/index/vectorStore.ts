@@ -1,10 +1,18 @@
 import hnswlib from 'hnswlib-node';
+import { inMemory, type ArrayRanges } from './binary.js';
 
 const { HierarchicalNSW } = hnswlib;
 
 const M = 16;
 const EF_CONSTRUCTION = 200;
 const SEED = 100;
+
+/** Vectors in one chunk-major array: what VectorStore.create takes and vectors.f32 holds. */
+export function packVectors(vectors: ArrayLike<Float32Array>, dim: number): Float32Array {
+  const flat = new Float32Array(vectors.length * dim);
+  for (let i = 0; i < vectors.length; i++) flat.set(vectors[i], i * dim);
+  return flat;
+}
 
 /** A chunk's vector: reused from the previous index under its HNSW label, or new (to be added). */
 export type ChunkVector = { label: number | null; vector: Float32Array };
@@ -22,6 +30,12 @@ export class VectorStore {
     readonly labels: Int32Array,
     /** Chunk id of each HNSW label; -1 for deleted labels. */
     private readonly chunkOfLabel: Int32Array,
+    /**
+     * Every chunk's vector, chunk-major (what vectors.f32 holds): in memory for a store just built,
+     * read from the file a few at a time for a loaded one (exact scores of the candidates the lexical
+     * side found; hnswlib's own getPoint is ten times slower than a read).
+     */
+    readonly vectors: ArrayRanges<Float32Array>,
   ) {}
 
   get size(): number {
@@ -33,19 +47,23 @@ export class VectorStore {
     return this.chunkOfLabel.length;
   }
 
-  private static assemble(hnsw: InstanceType<typeof HierarchicalNSW>, dim: number, labels: Int32Array, labelCount: number): VectorStore {
+  private static assemble(hnsw: InstanceType<typeof HierarchicalNSW>, dim: number, labels: Int32Array, labelCount: number, vectors: ArrayRanges<Float32Array>): VectorStore {
     const chunkOfLabel = new Int32Array(labelCount).fill(-1);
     labels.forEach((label, chunk) => (chunkOfLabel[label] = chunk));
-    return new VectorStore(hnsw, dim, labels, chunkOfLabel);
+    return new VectorStore(hnsw, dim, labels, chunkOfLabel, vectors);
   }
 
-  /** A new graph over the vectors, label = chunk id. */
-  static create(vectors: Float32Array[], dim: number): VectorStore {
+  /** A new graph over `flat` (every chunk's vector, chunk-major; see packVectors), label = chunk id. */
+  static create(flat: Float32Array, dim: number, onProgress?: (done: number, total: number) => void): VectorStore {
+    const count = flat.length / dim;
     // Inner product equals cosine similarity on normalised vectors, and stays defined for an all-zero vector.
     const hnsw = new HierarchicalNSW('ip', dim);
-    hnsw.initIndex(Math.max(1, vectors.length), M, EF_CONSTRUCTION, SEED);
-    vectors.forEach((v, label) => hnsw.addPoint(Array.from(v), label));
-    return VectorStore.assemble(hnsw, dim, Int32Array.from(vectors.keys()), vectors.length);
+    hnsw.initIndex(Math.max(1, count), M, EF_CONSTRUCTION, SEED);
+    for (let label = 0; label < count; label++) {
+      hnsw.addPoint(Array.from(flat.subarray(label * dim, (label + 1) * dim)), label);
+      if (onProgress && (label % 1000 === 999 || label === count - 1)) onProgress(label + 1, count);
+    }
+    return VectorStore.assemble(hnsw, dim, Int32Array.from({ length: count }, (_, i) => i), count, inMemory(flat));
   }
 
   /**
@@ -67,37 +85,42 @@ export class VectorStore {
       hnsw.addPoint(Array.from(c.vector), next);
       return next++;
     });
-    return VectorStore.assemble(hnsw, previous.dim, labels, next);
+    return VectorStore.assemble(hnsw, previous.dim, labels, next, inMemory(packVectors(chunks.map((c) => c.vector), previous.dim)));
   }
 
-  /** The graph in `file`, with each chunk's label (chunks.bin). */
-  static async load(file: string, dim: number, labels: Int32Array, labelCount: number): Promise<VectorStore> {
+  /** The graph in `file`, with each chunk's label (chunks.bin) and vector (vectors.f32). */
+  static async load(file: string, dim: number, labels: Int32Array, labelCount: number, vectors: ArrayRanges<Float32Array>): Promise<VectorStore> {
     const hnsw = new HierarchicalNSW('ip', dim);
     await hnsw.readIndex(file);
     if (hnsw.getCurrentCount() !== labelCount) throw new Error(`${file} holds ${hnsw.getCurrentCount()} vectors, the manifest says ${labelCount}`);
-    return VectorStore.assemble(hnsw, dim, labels, labelCount);
+    if (vectors.length !== labels.length * dim) throw new Error(`the stored vectors are ${vectors.length} values, not ${labels.length} x ${dim}`);
+    return VectorStore.assemble(hnsw, dim, labels, labelCount, vectors);
+  }
+
+  /** The same graph with its vectors read from `vectors` (the file just written) rather than held in memory. */
+  withVectors(vectors: ArrayRanges<Float32Array>): VectorStore {
+    return new VectorStore(this.hnsw, this.dim, this.labels, this.chunkOfLabel, vectors);
   }
 
   async save(file: string): Promise<void> {
     await this.hnsw.writeIndex(file);
   }
 
-  /** Chunk ids and cosine similarities of the nearest vectors, best first. */
-  search(query: Float32Array, k: number, filter?: (chunk: number) => boolean): Array<{ chunk: number; score: number }> {
+  /**
+   * Chunk ids and cosine similarities of the nearest vectors, best first. `ef` is how many
+   * candidates the graph search keeps (more: better recall, slower; npm run bench-scale measures it).
+   */
+  search(query: Float32Array, k: number, filter?: (chunk: number) => boolean, ef = Math.max(100, k)): Array<{ chunk: number; score: number }> {
     // hnswlib throws when asked for more neighbours than it holds.
     const n = Math.min(k, this.size);
     if (n === 0) return [];
-    this.hnsw.setEf(Math.max(100, n));
+    this.hnsw.setEf(Math.max(ef, n));
     const { neighbors, distances } = this.hnsw.searchKnn(Array.from(query), n, filter ? (label: number) => filter(this.chunkOfLabel[label]) : undefined);
     return neighbors.map((label, i) => ({ chunk: this.chunkOfLabel[label], score: 1 - distances[i] }));
   }
 
-  /**
-   * The vector of a chunk id, as the graph stores it ('ip' space keeps vectors as given). The graph
-   * is the one copy of the vectors, on disk and in memory: exact scores for candidates the lexical
-   * side found, and vectors reused when the graph is rebuilt, are read from it.
-   */
+  /** The vector of a chunk id. */
   vector(chunk: number): Float32Array {
-    return Float32Array.from(this.hnsw.getPoint(this.labels[chunk]));
+    return this.vectors.range(chunk * this.dim, (chunk + 1) * this.dim);
   }
 }
