@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openArchive } from '../src/archive.js';
@@ -10,7 +10,7 @@ import { startServer } from '../src/serve/server.js';
 import { copyIndex, seedModel, syntheticCorpus, tempDir } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const KILLS = 20;
+const KILLS = 12;
 const QUESTIONS = ['why did the 2016 bid fail', 'what replaced the Hampshire Senate', 'Heart of Wessex'];
 const BUILD_STARTED = /Building the index at /;
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
 import type { Embedder, EmbedderInfo } from '../embed/index.js';
-import { extensionOf, fingerprintCorpus, readCorpus, readOptions, sha256, type KnownFiles } from '../ingest/index.js';
+import { extensionOf, fingerprintCorpus, readCorpus, readOptions, type KnownFiles } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { readArtifacts, writeArtifacts } from './artifacts.js';
 import { LexicalIndex } from './lexicalIndex.js';

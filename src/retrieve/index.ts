@@ -33,7 +33,7 @@ const dot = (a: Float32Array, b: Float32Array) => {
   return s;
 };
 
-function documentFilter(index: ArchiveIndex, filters: SearchFilters): ((doc: SourceDocument) => boolean) | null {
+function documentFilter(filters: SearchFilters): ((doc: SourceDocument) => boolean) | null {
   const { docIds, from, to } = filters;
   if (!docIds?.length && !from && !to) return null;
   const allowed = docIds?.length ? new Set(docIds) : null;
@@ -57,7 +57,7 @@ function documentFilter(index: ArchiveIndex, filters: SearchFilters): ((doc: Sou
 export async function rankPassages({ index, embedder, reranker }: RetrievalModels, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
   const { candidates, weights, maxPerDoc, duplicateThreshold } = config.retrieval;
   const [queryVector] = await embedder.embed([query], 'query');
-  const docFilter = documentFilter(index, filters);
+  const docFilter = documentFilter(filters);
   const chunkFilter = docFilter ? (label: number) => docFilter(index.documents.get(index.chunks[label].docId)!) : undefined;
 
   const dense = index.vectors.search(queryVector, candidates, chunkFilter);
