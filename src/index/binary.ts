@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeFileAtomic } from './storage.js';
 /**
  * A small container for typed arrays on disk: a header that says what wrote the file, then each
  * array's bytes, little-endian and 8-byte aligned, so a reader takes them as views into the one
@@ -39,9 +40,9 @@ export interface ArrayContent {
 }
 
 /**
- * Writes `content` to `file` atomically (a temporary file, flushed, then renamed), each array
- * straight from its own memory (no copy of the whole file is made: a million vectors are a
- * gigabyte); returns the file's size and sha256, for the manifest.
+ * Writes `content` to `file` atomically, each array straight from its own memory (no copy of the
+ * whole file is made: a million vectors are a gigabyte); returns the file's size and sha256, for
+ * the manifest.
  */
 export function writeArrays(file: string, content: ArrayContent): { bytes: number; sha256: string } {
   const layout: Header['arrays'] = {};
@@ -58,28 +59,16 @@ export function writeArrays(file: string, content: ArrayContent): { bytes: numbe
   prefix.writeUInt32LE(header.length, 8);
   prefix.writeUInt32LE(dataStart, 12);
   header.copy(prefix, 16);
-  const hash = createHash('sha256');
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  let written = 0;
-  const write = (bytes: Uint8Array) => {
-    hash.update(bytes);
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-    written += bytes.length;
-  };
-  try {
-    write(prefix);
-    for (const [name, array] of Object.entries(content.arrays)) {
-      write(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
-      const end = dataStart + layout[name].offset + array.byteLength;
-      write(new Uint8Array(padded(end - dataStart) + dataStart - end));
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  const parts: Uint8Array[] = [prefix];
+  for (const [name, array] of Object.entries(content.arrays)) {
+    parts.push(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+    const end = layout[name].offset + array.byteLength;
+    parts.push(new Uint8Array(padded(end) - end));
   }
-  renameSync(tmp, file);
-  return { bytes: written, sha256: hash.digest('hex') };
+  writeFileAtomic(file, parts);
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return { bytes: parts.reduce((sum, p) => sum + p.length, 0), sha256: hash.digest('hex') };
 }
 
 /** A part of an array read when asked for: [start, end) in elements. */

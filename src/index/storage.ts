@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 
-/** Writes a file so that readers see either the old content or the new, never a part: write a temporary file, flush, rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+/**
+ * Writes a file so that readers see either the old content or the new, never a part: write a
+ * temporary file, flush, rename. `data` may come in parts, each written from its own memory (a
+ * million vectors need not be copied into one buffer first).
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8Array[]): void {
+  const parts = typeof data === 'string' ? [Buffer.from(data)] : Array.isArray(data) ? data : [data];
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, 'r');
+  const fd = openSync(tmp, 'w');
   try {
+    for (const part of parts) for (let done = 0; done < part.length; ) done += writeSync(fd, part, done, part.length - done);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
