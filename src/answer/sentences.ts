@@ -3,6 +3,7 @@ import type { Embedder } from '../embed/index.js';
 import { lexicalTerms } from '../text/tokens.js';
 import type { Chunk } from '../types.js';
 import { createDenseOps, type DenseOps } from '../embed/train/denseOps.js';
+import { LruMap } from '../lru.js';
 import { tagSentence, type SentenceTags } from './entities.js';
 
 /** A passage's sentences as the answer step reads them: offsets, text, vector, lexical terms and tags. */
@@ -22,15 +23,23 @@ export interface PassageSentences {
  * The cache is bounded (least recently used passages leave first), so memory stays flat under load.
  */
 export class SentenceCache {
-  private readonly entries = new Map<number, PassageSentences>();
+  private readonly entries: LruMap<number, PassageSentences>;
 
   constructor(
     private readonly embedder: Embedder,
-    private readonly capacity = 3000,
-  ) {}
+    capacity = 3000,
+  ) {
+    this.entries = new LruMap(capacity);
+  }
 
   async of(chunks: Chunk[]): Promise<PassageSentences[]> {
-    const missing = [...new Map(chunks.filter((c) => !this.entries.has(c.id)).map((c) => [c.id, c])).values()];
+    // What this call returns is collected here, so an entry dropped to make room is still returned.
+    const found = new Map<number, PassageSentences>();
+    for (const c of chunks) {
+      const entry = this.entries.get(c.id);
+      if (entry) found.set(c.id, entry);
+    }
+    const missing = [...new Map(chunks.filter((c) => !found.has(c.id)).map((c) => [c.id, c])).values()];
     if (missing.length) {
       const spans = missing.map((c) => splitSentences(c.text).map((s) => ({ start: c.start + s.start, end: c.start + s.end, text: c.text.slice(s.start, s.end) })));
       const vectors = await this.embedder.embed(spans.flat().map((s) => s.text), 'passage');
@@ -39,28 +48,19 @@ export class SentenceCache {
         const count = spans[n].length;
         const terms = spans[n].map((s) => new Set(lexicalTerms(s.text)));
         const tags = spans[n].map((s) => tagSentence(s.text));
-        this.entries.set(c.id, {
+        const entry: PassageSentences = {
           spans: spans[n],
           vectors: vectors.slice(cursor, (cursor += count)),
           terms,
           tags,
           allTerms: new Set(terms.flatMap((t) => [...t])),
           allWords: new Set(tags.flatMap((t) => t.tokens)),
-        });
+        };
+        this.entries.set(c.id, entry);
+        found.set(c.id, entry);
       });
     }
-    const found = chunks.map((c) => {
-      const entry = this.entries.get(c.id)!;
-      // Re-inserting marks it most recently used, so the oldest entries are the ones dropped.
-      this.entries.delete(c.id);
-      this.entries.set(c.id, entry);
-      return entry;
-    });
-    for (const id of this.entries.keys()) {
-      if (this.entries.size <= this.capacity) break;
-      this.entries.delete(id);
-    }
-    return found;
+    return chunks.map((c) => found.get(c.id)!);
   }
 }
 
@@ -69,14 +69,17 @@ export class SentenceCache {
  * "died of typhus"), kept for the most recently used words (an archive repeats its vocabulary).
  */
 export class WordVectors {
-  private readonly vectors = new Map<string, Float32Array>();
   private ops: Promise<DenseOps> | null = null;
+
+  private readonly vectors: LruMap<string, Float32Array>;
 
   constructor(
     private readonly embedder: Embedder,
     // 20,000 words are about 25 MB at 256 dimensions; 100,000 made a server under load grow by 180 MB.
-    private readonly capacity = 20_000,
-  ) {}
+    capacity = 20_000,
+  ) {
+    this.vectors = new LruMap(capacity);
+  }
 
   /**
    * Cosine similarity of each of `words` (rows) to each of `to` (columns), row-major, in one
@@ -97,13 +100,18 @@ export class WordVectors {
   }
 
   async of(words: Iterable<string>): Promise<Map<string, Float32Array>> {
-    const wanted = [...new Set(words)];
-    const missing = wanted.filter((w) => !this.vectors.has(w));
-    if (missing.length) (await this.embedder.embedWords(missing)).forEach((v, i) => this.vectors.set(missing[i], v));
-    const out = new Map(wanted.map((w) => [w, this.vectors.get(w)!]));
-    for (const w of this.vectors.keys()) {
-      if (this.vectors.size <= this.capacity) break;
-      if (!out.has(w)) this.vectors.delete(w);
+    const out = new Map<string, Float32Array>();
+    const missing: string[] = [];
+    for (const w of new Set(words)) {
+      const v = this.vectors.get(w);
+      if (v) out.set(w, v);
+      else missing.push(w);
+    }
+    if (missing.length) {
+      (await this.embedder.embedWords(missing)).forEach((v, i) => {
+        this.vectors.set(missing[i], v);
+        out.set(missing[i], v);
+      });
     }
     return out;
   }

@@ -1,3 +1,4 @@
+import { LruMap } from '../lru.js';
 import type { ArrayRanges } from './binary.js';
 
 /**
@@ -7,14 +8,13 @@ import type { ArrayRanges } from './binary.js';
  * passage.
  */
 export class DocumentTexts {
-  private readonly decoded = new Map<number, string>();
   private readonly decoder = new TextDecoder();
+  private readonly decoded = new LruMap<number, string>(2000);
 
   constructor(
     private readonly bytes: ArrayRanges<Uint8Array>,
     /** Byte offset of each document's text in `bytes`, and of the end: one more than documents. */
     private readonly offsets: Uint32Array,
-    private readonly capacity = 2000,
   ) {}
 
   static encode(texts: string[]): { bytes: Uint8Array; offsets: Uint32Array } {
@@ -35,10 +35,8 @@ export class DocumentTexts {
     let text = this.decoded.get(document);
     if (text === undefined) {
       text = this.decoder.decode(this.bytes.range(this.offsets[document], this.offsets[document + 1]));
-      if (this.decoded.size >= this.capacity) this.decoded.delete(this.decoded.keys().next().value!);
-    } else this.decoded.delete(document);
-    // Re-inserted, so the map's order is least recently used first.
-    this.decoded.set(document, text);
+      this.decoded.set(document, text);
+    }
     return text;
   }
 }
