@@ -1,24 +1,30 @@
 /**
- * The embedded vector store at scale, on deterministic synthetic passages (vectors at the built-in
+ * A vector store at scale (the embedded one, or Postgres with pgvector), on deterministic synthetic passages (vectors at the built-in
  * model's dimension; no text, no model): build time and peak memory, size on disk, open time, and
  * the table ann-benchmarks prints: recall@10 against exact search over `--queries` held-out
  * queries, and queries per second, for each `ef` of a sweep, with the smallest `ef` that reaches
- * recall 0.90, 0.95 and 0.99. Everything goes through the store the index uses (VectorStore over
- * hnswlib-node, vectors.f32 written and read by src/index/binary.ts). Exact search is one
- * onnxruntime matrix product per block of passages.
+ * recall 0.90, 0.95 and 0.99. Everything goes through the store the index uses: VectorStore over
+ * hnswlib-node with vectors.f32 written and read by src/index/binary.ts; or, with --store postgres,
+ * the passages table and HNSW index a Postgres build makes, searched with its SQL (PGlite from npm,
+ * in this process with its data on disk: one process, single-threaded WebAssembly, so its figures are
+ * a floor for a real server). Exact search is one onnxruntime matrix product per block of passages.
  *
  * The vectors are a mixture: passages gather around topics (one per 1,000 passages), as an
  * archive's do, each a unit vector at cosine about 0.7 to its topic's centre. Uniform random
  * vectors in 256 dimensions have no near neighbours worth the name and measure nothing useful.
  *
- * Usage: npm run --silent bench-scale -- --passages N [--queries 1000] [--dim 256] [--seed 1]
+ * Usage: npm run --silent bench-scale -- --passages N [--store embedded|postgres] [--queries 1000] [--dim 256] [--seed 1]
  * (table on stderr, JSON on stdout; run with node --expose-gc, as the npm script does, so the
  * built graph is freed before the saved one is opened).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../src/config.js';
+import { closeDatabase, ensureVectorIndex, openDatabase } from '../src/index/postgres/index.js';
+import { denseSql, vectorLiteral } from '../src/index/postgres/store.js';
+import { startPglite } from './pglite.js';
 import { progressBar } from '../src/cli/progress.js';
 import { DEFAULT_BUILTIN_OPTIONS } from '../src/embed/builtinModel.js';
 import { seededRandom } from '../src/embed/train/random.js';
@@ -36,8 +42,9 @@ const options = new Command()
   .option('--queries <n>', 'held-out queries for recall and speed', count(10, 100_000), 1000)
   .option('--dim <n>', 'vector dimension (default: the built-in model\'s)', count(2, 4096), DEFAULT_BUILTIN_OPTIONS.dim)
   .option('--seed <n>', 'seed of the synthetic passages', count(0, 2 ** 31), 1)
+  .addOption(new Option('--store <store>', 'which store').choices(['embedded', 'postgres']).default('embedded'))
   .parse()
-  .opts<{ passages: number; queries: number; dim: number; seed: number }>();
+  .opts<{ passages: number; queries: number; dim: number; seed: number; store: 'embedded' | 'postgres' }>();
 
 const { passages, queries: queryCount, dim } = options;
 const K = 10;
@@ -104,21 +111,100 @@ let flat: Float32Array | null = synthetic(passages, options.seed + 1);
 const queries = synthetic(queryCount, options.seed + 2);
 const query = (q: number) => queries.subarray(q * dim, (q + 1) * dim);
 
-// Build: the graph over every vector, as buildIndex makes it.
-const bar = progressBar('Building the graph');
-const rssBeforeBuild = process.memoryUsage().rss;
-let t = performance.now();
-let built: VectorStore | null = VectorStore.create(flat, dim, (done, total) => bar.update(done, total));
-bar.stop();
-const buildS = (performance.now() - t) / 1000;
-log(`Built in ${buildS.toFixed(1)} s (${Math.round(passages / buildS)} passages/s).`);
+/** What the bench does with a store: build it from every vector, open it as a server would, search it at a given ef. */
+interface BenchedStore {
+  build(flat: Float32Array): Promise<{ buildS: number; saveS: number; diskBytes: number }>;
+  open(): Promise<void>;
+  search(query: Float32Array, ef: number): Promise<number[]>;
+  close(): Promise<void>;
+}
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
-t = performance.now();
-writeArrays(join(dir, 'vectors.f32'), { kind: 'vectors', meta: { dim }, arrays: { vectors: flat } });
-await built.save(join(dir, 'vectors.hnsw'));
-const saveS = (performance.now() - t) / 1000;
-const diskBytes = statSync(join(dir, 'vectors.f32')).size + statSync(join(dir, 'vectors.hnsw')).size;
+/** The embedded store: the graph built as buildIndex makes it, saved, then opened with its vectors left on disk. */
+function embeddedStore(): BenchedStore {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
+  let store: VectorStore | null = null;
+  return {
+    async build(flat) {
+      const bar = progressBar('Building the graph');
+      let t = performance.now();
+      const built = VectorStore.create(flat, dim, (done, total) => bar.update(done, total));
+      bar.stop();
+      const buildS = (performance.now() - t) / 1000;
+      t = performance.now();
+      writeArrays(join(dir, 'vectors.f32'), { kind: 'vectors', meta: { dim }, arrays: { vectors: flat } });
+      await built.save(join(dir, 'vectors.hnsw'));
+      return { buildS, saveS: (performance.now() - t) / 1000, diskBytes: statSync(join(dir, 'vectors.f32')).size + statSync(join(dir, 'vectors.hnsw')).size };
+    },
+    async open() {
+      const vectors = openArrays(join(dir, 'vectors.f32'), 'vectors').ranges('vectors', 'f32');
+      store = await VectorStore.load(join(dir, 'vectors.hnsw'), dim, Int32Array.from({ length: passages }, (_, i) => i), passages, vectors);
+    },
+    async search(query, ef) {
+      return store!.search(query, K, undefined, ef).map((f) => f.chunk);
+    },
+    async close() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Postgres: the schema a build migrates to, rows written in batches as a build writes them, then its HNSW index; searched with the store's SQL. */
+async function postgresStore(): Promise<BenchedStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-scale-pg-'));
+  const server = await startPglite({ dataDir: dir });
+  const config = loadConfig({ store: { databaseUrl: server.url, connections: 1 } });
+  let pool = await openDatabase(config);
+  /** Row id of each passage (ids start at 1; the ground truth counts from 0). */
+  const ids: number[] = [];
+  return {
+    async build(flat) {
+      const bar = progressBar('Writing passages');
+      let t = performance.now();
+      await pool.query(`ALTER TABLE passages ALTER COLUMN embedding TYPE vector(${dim})`);
+      await pool.query("INSERT INTO documents (id, source, title, text, embedding_key) VALUES ('bench', 'bench.txt', 'bench', '', 'bench')");
+      const BATCH = 2000;
+      for (let from = 0; from < passages; from += BATCH) {
+        const rows = Array.from({ length: Math.min(BATCH, passages - from) }, (_, i) => from + i);
+        const { rows: made } = await pool.query<{ id: number }>(
+          "INSERT INTO passages (document_id, position, start_offset, end_offset, terms, context_terms, embedding) SELECT 'bench', p, 0, 0, '', '', v::vector FROM unnest($1::int[], $2::text[]) AS u(p, v) RETURNING id",
+          [rows, rows.map((r) => vectorLiteral(flat.subarray(r * dim, (r + 1) * dim)))],
+        );
+        made.forEach((m) => ids.push(m.id));
+        bar.update(from + rows.length, passages);
+      }
+      bar.stop();
+      const writeS = (performance.now() - t) / 1000;
+      log(`Rows written in ${writeS.toFixed(1)} s; building the HNSW index...`);
+      t = performance.now();
+      await ensureVectorIndex(pool);
+      const indexS = (performance.now() - t) / 1000;
+      const { rows } = await pool.query<{ bytes: string }>("SELECT pg_total_relation_size('passages') AS bytes");
+      return { buildS: writeS + indexS, saveS: 0, diskBytes: Number(rows[0].bytes) };
+    },
+    async open() {
+      await closeDatabase(server.url);
+      pool = await openDatabase(config);
+      await pool.query(denseSql(false), [vectorLiteral(queries.subarray(0, dim)), K]);
+    },
+    async search(query, ef) {
+      if (current !== ef) await pool.query(`SET hnsw.ef_search = ${(current = ef)}`);
+      const { rows } = await pool.query<{ id: number }>(denseSql(false), [vectorLiteral(query), K]);
+      return rows.map((r) => r.id - ids[0]);
+    },
+    async close() {
+      await closeDatabase(server.url);
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+/** The ef the Postgres session searches with (one connection: PGlite's). */
+let current = 0;
+
+const bench = options.store === 'postgres' ? await postgresStore() : embeddedStore();
+const rssBeforeBuild = process.memoryUsage().rss;
+const { buildS, saveS, diskBytes } = await bench.build(flat);
+log(`Built in ${buildS.toFixed(1)} s (${Math.round(passages / buildS)} passages/s).`);
 const buildPeakRss = peakRss;
 
 // Exact top-10 of every query: (passages x dim) x (dim x queries) a block at a time, keeping each query's best.
@@ -129,7 +215,7 @@ for (let q = 0; q < queryCount; q++) for (let d = 0; d < dim; d++) transposed[d 
 const best = Array.from({ length: queryCount }, () => ({ ids: new Int32Array(K).fill(-1), scores: new Float32Array(K).fill(-Infinity) }));
 const BLOCK = 32_768;
 const exactBar = progressBar('Exact search (passages)');
-t = performance.now();
+let t0 = performance.now();
 for (let from = 0; from < passages; from += BLOCK) {
   const rows = Math.min(BLOCK, passages - from);
   const scores = await ops.times(flat.subarray(from * dim, (from + rows) * dim), transposed, rows, dim, queryCount);
@@ -146,37 +232,36 @@ for (let from = 0; from < passages; from += BLOCK) {
   exactBar.update(from + rows, passages);
 }
 exactBar.stop();
-const exactS = (performance.now() - t) / 1000;
+const exactS = (performance.now() - t0) / 1000;
 
-// Open: what a server does at start (the graph read by hnswlib, the vectors left on disk).
+// Open: what a server does at start.
 flat = null;
-built = null;
 gc();
-t = performance.now();
-const vectors = openArrays(join(dir, 'vectors.f32'), 'vectors').ranges('vectors', 'f32');
-const store = await VectorStore.load(join(dir, 'vectors.hnsw'), dim, Int32Array.from({ length: passages }, (_, i) => i), passages, vectors);
+let t = performance.now();
+await bench.open();
 const openS = (performance.now() - t) / 1000;
 const rssOpen = process.memoryUsage().rss;
 
-// The sweep: recall@10 and queries per second (one thread, one query at a time) at each ef.
-const sweep = EFS.map((ef) => {
-  for (let q = 0; q < Math.min(50, queryCount); q++) store.search(query(q), K, undefined, ef); // warm
+// The sweep: recall@10 and queries per second (one thread, one query at a time) at each ef (pgvector allows up to 1,000).
+const sweep: Array<{ ef: number; recall: number; qps: number }> = [];
+for (const ef of EFS.filter((ef) => options.store === 'embedded' || ef <= 1000)) {
+  for (let q = 0; q < Math.min(50, queryCount); q++) await bench.search(query(q), ef); // warm
   let hits = 0;
   const start = performance.now();
   for (let q = 0; q < queryCount; q++) {
-    const found = store.search(query(q), K, undefined, ef);
+    const found = await bench.search(query(q), ef);
     const truth = new Set(best[q].ids);
-    hits += found.filter((f) => truth.has(f.chunk)).length;
+    hits += found.filter((f) => truth.has(f)).length;
   }
   const seconds = (performance.now() - start) / 1000;
-  return { ef, recall: hits / (queryCount * K), qps: queryCount / seconds };
-});
+  sweep.push({ ef, recall: hits / (queryCount * K), qps: queryCount / seconds });
+}
+await bench.close();
 clearInterval(sampler);
-rmSync(dir, { recursive: true, force: true });
 
 const atRecall = Object.fromEntries([0.9, 0.95, 0.99].map((target) => [target, sweep.find((s) => s.recall >= target) ?? null]));
 const figures = {
-  store: 'embedded',
+  store: options.store,
   passages,
   dim,
   queries: queryCount,
@@ -194,7 +279,7 @@ const figures = {
   atRecall,
 };
 log('');
-log(`embedded store, ${passages} passages x ${dim}: built in ${buildS.toFixed(1)} s, peak ${mib(buildPeakRss)} MiB; ${mib(diskBytes)} MiB on disk; opened in ${openS.toFixed(2)} s`);
+log(`${options.store} store, ${passages} passages x ${dim}: built in ${buildS.toFixed(1)} s, peak ${mib(buildPeakRss)} MiB; ${mib(diskBytes)} MiB on disk; opened in ${openS.toFixed(2)} s`);
 log('ef      recall@10  queries/s');
 for (const s of sweep) log(`${String(s.ef).padEnd(8)}${s.recall.toFixed(4).padEnd(11)}${s.qps.toFixed(0)}`);
 for (const [target, s] of Object.entries(atRecall)) log(`recall >= ${target}: ${s ? `ef ${s.ef}, recall ${s.recall.toFixed(4)}, ${s.qps.toFixed(0)} queries/s` : 'not reached in the sweep'}`);

@@ -17,6 +17,7 @@ import { prepareWithProgress } from '../src/cli/progress.js';
 import { loadAnswerModel } from '../src/answer/index.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics, type TriggerMetrics } from '../src/eval/wikiqa.js';
 import { readCorpus } from '../src/ingest/index.js';
+import { startPglite } from './pglite.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REPORTS = join(ROOT, 'reports');
@@ -48,6 +49,21 @@ function variants(archive: Archive): Array<[string, Archive]> {
   // The parts alone are scored without the cross-encoder (when one is configured), so each shows its own contribution.
   const weighted = (weights: Weights) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights, rerank: { ...archive.config.retrieval.rerank, model: undefined } } });
   return rankingRows(archive.config.retrieval.weights).map(([name, weights], i, rows) => (i === rows.length - 1 ? [`${name}${archive.reranker ? ` + ${archive.reranker.id}` : ''}`, archive] : [name, weighted(weights)]));
+}
+
+/** How often two `batch` outputs rank the same ten documents first (as sets), and their mean overlap. */
+function storeAgreement(a: string[], b: string[]): { queries: number; sameTop10: number; share: number; meanOverlap: number } {
+  const top = (lines: string[]) => new Map(lines.map((l) => JSON.parse(l) as { id: string; results: Array<{ source: string }> }).map((r) => [String(r.id), [...new Set(r.results.map((x) => x.source))].slice(0, 10)]));
+  const [first, second] = [top(a), top(b)];
+  let same = 0;
+  let overlap = 0;
+  for (const [id, docs] of first) {
+    const other = new Set(second.get(id) ?? []);
+    const shared = docs.filter((d) => other.has(d)).length;
+    overlap += shared;
+    if (shared === docs.length && other.size === docs.length) same++;
+  }
+  return { queries: first.size, sameTop10: same, share: same / Math.max(1, first.size), meanOverlap: overlap / Math.max(1, first.size) };
 }
 
 /** The answer model and every ablation model `npm run train-answer -- --ablations` wrote: the rows of the answer tables. */
@@ -153,12 +169,31 @@ if (runs('scifact')) {
     log(`SciFact ${options.split}: ${queries.length} queries over ${documents} abstracts (${built.chunks} passages, index ${built.index}, ready in ${((Date.now() - started) / 1000).toFixed(0)} s${built.model.trained ? `, its model trained in ${(built.model.trained.ms / 1000).toFixed(0)} s` : ''})`);
     const rows: Record<string, unknown> = {};
     const defaults = loadConfig().retrieval.weights;
+    // A document ranks by its best passage: one passage per document, 100 documents deep.
+    const configFile = join(REPORTS, 'scifact', 'eval.config.json');
+    const settingsFor = (weights: Weights) => ({ retrieval: { weights, maxPerDoc: 1, candidates: 300 } });
+    let embedded: string[] = [];
     for (const [name, weights] of rankingRows(defaults)) {
-      // A document ranks by its best passage: one passage per document, 100 documents deep.
-      const configFile = join(REPORTS, 'scifact', 'eval.config.json');
-      writeFileSync(configFile, JSON.stringify({ retrieval: { weights, maxPerDoc: 1, candidates: 300 } }));
+      writeFileSync(configFile, JSON.stringify(settingsFor(weights)));
       log(`${name}: npm run batch -- --k 100 --input ${input} (ARCHIVE_CONFIG=${configFile})`);
-      rows[name] = scoreBatchOutput(await cli(['batch', '--k', '100', '--input', input, ...paths], configFile), queries);
+      embedded = await cli(['batch', '--k', '100', '--input', input, ...paths], configFile);
+      rows[name] = scoreBatchOutput(embedded, queries);
+    }
+    // The same archive kept in Postgres (PGlite, in this process, behind its socket), through the same CLI at equal settings.
+    const postgres = await startPglite();
+    try {
+      writeFileSync(configFile, JSON.stringify({ ...settingsFor(defaults), store: { databaseUrl: postgres.url, connections: 1 } }));
+      log(`Postgres store (PGlite): npm run build-index -- ${paths.join(' ')}, then batch as above (ARCHIVE_CONFIG=${configFile})`);
+      const pgStarted = Date.now();
+      await cli(['build-index', ...paths], configFile);
+      log(`Postgres store built in ${((Date.now() - pgStarted) / 1000).toFixed(0)} s`);
+      const inPostgres = await cli(['batch', '--k', '100', '--input', input, ...paths], configFile);
+      rows['full pipeline, Postgres store'] = scoreBatchOutput(inPostgres, queries);
+      const agreement = storeAgreement(embedded, inPostgres);
+      log(`Stores agree on the top-10 documents of ${agreement.sameTop10} of ${agreement.queries} queries (${(100 * agreement.share).toFixed(1)}%); mean overlap ${agreement.meanOverlap.toFixed(2)} of 10`);
+      report.storeAgreement = agreement;
+    } finally {
+      await postgres.stop();
     }
     log(`${'ranking'.padEnd(40)} nDCG@10 R@100  MRR@10`);
     for (const [name, m] of Object.entries(rows) as Array<[string, { ndcgAt10: number; recallAt100: number; mrrAt10: number }]>) log(`${name.padEnd(40)} ${fmt(m.ndcgAt10)}   ${fmt(m.recallAt100)}  ${fmt(m.mrrAt10)}`);

@@ -57,7 +57,7 @@ const foldOf = (key: string) => parseInt(createHash('sha256').update(key).digest
 
 /** Reads each question through an archive and labels every candidate sentence. */
 async function read(domain: Example['domain'], config: Config, { index, embedder }: LoadedIndex, questions: Array<{ key: string; text: string; answerable: boolean; isAnswer: (source: string, start: number, end: number) => boolean }>): Promise<void> {
-  const reader = { sentences: new SentenceCache(embedder, 50_000), words: new WordVectors(embedder), idf: (t: string) => index.lexical.idf(t) };
+  const reader = { sentences: new SentenceCache(embedder, 50_000), words: new WordVectors(embedder), idf: (t: string) => index.store.idf(t) };
   const bar = progressBar(`Reading ${domain} questions`);
   for (const [n, q] of questions.entries()) {
     const { passages, queryVector } = await rankPassages({ index, embedder, reranker: null }, config, q.text, config.answer.passagesConsidered);

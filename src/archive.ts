@@ -1,7 +1,7 @@
 import { answerQuestion, loadAnswerModel, SentenceCache, WordVectors, type AnswerModel } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import type { Embedder } from './embed/index.js';
-import { buildIndex, IndexDamagedError, indexStaleness, listFiles, loadIndexModel, openIndex, readManifest, verifyIndex, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
+import { buildIndex, checkIndex, IndexDamagedError, indexStaleness, listFiles, liveManifest, loadIndex, loadIndexModel, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
 import { loadReranker, rankPassages, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
@@ -37,9 +37,9 @@ export interface PrepareHooks {
 }
 
 /** The live manifest, or the problem that makes it unreadable. */
-function liveManifest(indexDir: string): { manifest: Manifest | null; problem: string | null } {
+async function readLive(config: Config): Promise<{ manifest: Manifest | null; problem: string | null }> {
   try {
-    return { manifest: readManifest(indexDir), problem: null };
+    return { manifest: await liveManifest(config), problem: null };
   } catch (e) {
     if (e instanceof IndexDamagedError) return { manifest: null, problem: e.problem };
     throw e;
@@ -75,7 +75,7 @@ export function prepareIndexFiles(config: Config, hooks: PrepareHooks): Promise<
   return upToDate(
     config,
     hooks,
-    async () => verifyIndex(config.indexDir),
+    () => checkIndex(config),
     (report) => report.manifest,
   );
 }
@@ -86,7 +86,7 @@ export function prepareIndexFiles(config: Config, hooks: PrepareHooks): Promise<
  * A damaged artifact is found only by `load`: the corpus is the source of truth, so it is rebuilt.
  */
 async function upToDate<T>(config: Config, hooks: PrepareHooks, load: (embedder: Embedder) => Promise<T>, built: (report: BuildReport) => T): Promise<T> {
-  const { manifest, problem } = liveManifest(config.indexDir);
+  const { manifest, problem } = await readLive(config);
   const embedder = problem ? null : await loadIndexModel(config, manifest);
   const rebuilt = async (why: string) => {
     hooks.log(why);
@@ -158,7 +158,7 @@ export async function openArchive(config: Config, embedder?: Embedder): Promise<
 
 /** The live index and its model (the given one, checked against the index, or the one the index names). */
 async function openLiveIndex(config: Config, embedder?: Embedder): Promise<LoadedIndex> {
-  const index = await openIndex(config.indexDir);
+  const index = await loadIndex(config);
   const model = embedder ?? (await loadIndexModel(config, index.manifest));
   if (!model) {
     throw new UserError(`The index at ${config.indexDir} names a model that is missing or from an older version (${index.manifest.model.folder}). Rebuild it with: npm run build-index`, 'model_missing');
@@ -173,7 +173,7 @@ async function openLiveIndex(config: Config, embedder?: Embedder): Promise<Loade
 }
 
 function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder), answers: AnswerModel = loadAnswerModel(config), wordVectors = new WordVectors(embedder)): Archive {
-  const idf = (term: string) => index.lexical.idf(term);
+  const idf = (term: string) => index.store.idf(term);
   const sorted = [...index.documents.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
   return {
     config,

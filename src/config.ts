@@ -96,6 +96,20 @@ export const ConfigSchema = z.object({
       passagesConsidered: z.number().int().min(1).max(20).default(3),
     })
     .prefault({}),
+  /**
+   * Where passages' vectors and terms are kept: the embedded files of indexDir (the default), or a
+   * Postgres database with pgvector when a URL is given (or DATABASE_URL is set); README: "Postgres".
+   */
+  store: z
+    .object({
+      /** postgres://user:password@host:port/database; unset keeps the embedded store. */
+      databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').nullish(),
+      /** Connections each process keeps to the database. */
+      connections: z.number().int().min(1).max(100).default(4),
+      /** BM25 through the pg_textsearch extension where the server has it ("auto"), or Postgres full-text ranking (ts_rank) always. */
+      lexical: z.enum(['auto', 'fulltext']).default('auto'),
+    })
+    .prefault({}),
   server: z
     .object({
       port: z.number().int().min(0).max(65535).default(8080),
@@ -132,8 +146,8 @@ export function describeZodError(error: z.ZodError): string {
 }
 
 /**
- * Reads archive.config.json (or the file named by ARCHIVE_CONFIG) when present, then PORT, HOST
- * and ARCHIVE_ADMIN_TOKEN from the environment, then the overrides (from CLI flags), and validates the result.
+ * Reads archive.config.json (or the file named by ARCHIVE_CONFIG) when present, then PORT, HOST,
+ * ARCHIVE_ADMIN_TOKEN and DATABASE_URL from the environment, then the overrides (from CLI flags), and validates the result.
  */
 export function loadConfig(overrides: ConfigInput = {}, cwd = process.cwd()): Config {
   const file = process.env.ARCHIVE_CONFIG ?? resolve(cwd, 'archive.config.json');
@@ -151,7 +165,9 @@ export function loadConfig(overrides: ConfigInput = {}, cwd = process.cwd()): Co
   if (process.env.PORT !== undefined) server.port = Number(process.env.PORT);
   if (process.env.HOST) server.host = process.env.HOST;
   if (process.env.ARCHIVE_ADMIN_TOKEN) server.adminToken = process.env.ARCHIVE_ADMIN_TOKEN;
-  const merged = deepMerge(deepMerge(fromFile, { server }), overrides as Record<string, unknown>);
+  const store: Record<string, unknown> = { ...(fromFile.store as object) };
+  if (process.env.DATABASE_URL) store.databaseUrl = process.env.DATABASE_URL;
+  const merged = deepMerge(deepMerge(fromFile, { server, store }), overrides as Record<string, unknown>);
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) throw new UserError(`Invalid configuration: ${describeZodError(parsed.error)}`);
   return parsed.data;

@@ -10,6 +10,7 @@ describe('configuration', () => {
   afterEach(() => {
     delete process.env.ARCHIVE_CONFIG;
     delete process.env.ARCHIVE_ADMIN_TOKEN;
+    delete process.env.DATABASE_URL;
   });
 
   it('accepts the example in the README as it is written', () => {
@@ -32,5 +33,13 @@ describe('configuration', () => {
   it('takes the admin token from ARCHIVE_ADMIN_TOKEN', () => {
     process.env.ARCHIVE_ADMIN_TOKEN = 'a-token-of-enough-length';
     expect(loadConfig().server.adminToken).toBe('a-token-of-enough-length');
+  });
+
+  it('keeps the passages in Postgres when DATABASE_URL is set, and names a URL that is not one', () => {
+    expect(loadConfig().store.databaseUrl).toBeUndefined();
+    process.env.DATABASE_URL = 'postgres://archive:secret@db.example:5432/archive';
+    expect(loadConfig().store.databaseUrl).toBe('postgres://archive:secret@db.example:5432/archive');
+    process.env.DATABASE_URL = 'mysql://archive@db.example/archive';
+    expect(() => loadConfig()).toThrowError(/store\.databaseUrl: must be a postgres:\/\/ or postgresql:\/\/ URL/);
   });
 });

@@ -5,7 +5,7 @@ import { openArchive } from '../src/archive.js';
 import { chunkDocument } from '../src/chunk/index.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Embedder } from '../src/embed/index.js';
-import { buildIndex, openIndex } from '../src/index/index.js';
+import { buildIndex, EmbeddedStore, openIndex } from '../src/index/index.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { copyOfSeeds, seedModel, tempDir } from './helpers.js';
 
@@ -51,7 +51,7 @@ describe('incremental updates', () => {
     expect(update.manifest.counts.chunks).toBeGreaterThan(expected);
 
     const updated = await openArchive(config, embedder);
-    expect(updated.index.vectors.labelCount).toBeGreaterThan(updated.index.vectors.size); // deleted passages stay in the graph, marked
+    expect((updated.index.store as EmbeddedStore).vectors.labelCount).toBeGreaterThan((updated.index.store as EmbeddedStore).vectors.size); // deleted passages stay in the graph, marked
     const rebuiltConfig = loadConfig({ corpusDir: config.corpusDir, indexDir: join(tempDir(), 'index') });
     const full = await buildIndex(rebuiltConfig, { embedder: embedder });
     expect(full.manifest.id).toBe(update.manifest.id);
@@ -83,7 +83,7 @@ describe('incremental updates', () => {
     expect(passages()).toBe(0);
     expect(update.changes.removed).toEqual(['001_004c609643dbb3e3.txt']);
     const index = await openIndex(config.indexDir);
-    expect(index.vectors.labelCount).toBe(index.vectors.size);
+    expect((index.store as EmbeddedStore).vectors.labelCount).toBe((index.store as EmbeddedStore).vectors.size);
   });
 
   it('embeds everything again when the chunking settings change', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { openArchive, prepareArchive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
 import type { Embedder } from '../src/embed/index.js';
-import { buildIndex, indexStaleness, openIndex, readManifest } from '../src/index/index.js';
+import { buildIndex, EmbeddedStore, indexStaleness, openIndex, readManifest } from '../src/index/index.js';
 import { copyOfSeeds, seedModel, tempDir } from './helpers.js';
 
 const QUESTIONS = ['why did the 2016 bid fail', 'what replaced the Hampshire Senate', 'Heart of Wessex'];
@@ -28,7 +28,7 @@ describe('the index on disk', () => {
     const after = await Promise.all(QUESTIONS.map((q) => reloaded.search(q, { k: 5 })));
     expect(after).toEqual(before);
     expect(reloaded.index.chunks.length).toBe(first.index.manifest.counts.chunks);
-    expect(reloaded.index.vectors.size).toBe(reloaded.index.chunks.length);
+    expect((reloaded.index.store as EmbeddedStore).vectors.size).toBe(reloaded.index.chunks.length);
   });
 
   it('records model, settings and a hash per source file in its manifest', async () => {
@@ -138,7 +138,7 @@ describe('the index on disk', () => {
     const doc = index.documents.get('003_b19f9eb657466ce4')!;
     expect(doc.text).toContain('The Hampshire Partnership, which will now take on the role');
     for (const chunk of index.chunksByDoc.get(doc.id)!) expect(chunk.text).toBe(doc.text.slice(chunk.start, chunk.end));
-    expect(index.vectors.vector(0).length).toBe(256);
+    expect((index.store as EmbeddedStore).vectors.vector(0).length).toBe(256);
   });
 
   it('checks staleness by size and modification time, and by content with verify', async () => {

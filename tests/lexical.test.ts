@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openArrays, writeArrays } from '../src/index/binary.js';
 import { seededRandom } from '../src/embed/train/random.js';
-import { LexicalIndex } from '../src/index/lexicalIndex.js';
+import { LexicalIndex, luceneLength } from '../src/index/lexicalIndex.js';
 
 const texts = ['The council bid failed in Westminster.', 'Councils and councils again: a council story.', 'Nothing relevant here at all.'];
 const params = { k1: 1.2, b: 0.75 };
@@ -38,6 +38,17 @@ describe('the BM25 index', () => {
     expect(scores[0]).toBeCloseTo(idfCouncil * part(1, lengths[0]) + idfFail * part(1, lengths[0]), 10);
     expect(scores[1]).toBeCloseTo(idfCouncil * part(3, lengths[1]), 10);
     expect(scores[2]).toBe(0);
+  });
+
+  it("reads a long text's length as Lucene stores it (one byte: exact to 40, then four significant bits)", () => {
+    // Lucene's SmallFloat.byte4ToInt(intToByte4(n)); pg_textsearch stores lengths the same way.
+    expect([0, 23, 24, 39, 40, 41, 42, 43, 69, 71, 72, 83, 100, 1000].map(luceneLength)).toEqual([0, 23, 24, 39, 40, 40, 42, 42, 68, 68, 72, 80, 96, 984]);
+    const long = ['council ' + 'word '.repeat(69), 'council story'];
+    const index = LexicalIndex.create(long, params);
+    const avg = (70 + 2) / 2;
+    const idf = Math.log(1 + (2 - 2 + 0.5) / (2 + 0.5));
+    // 70 terms are read as 68.
+    expect(index.scores('council')[0]).toBeCloseTo((idf * 2.2) / (1 + 1.2 * (1 - 0.75 + (0.75 * 68) / avg)), 10);
   });
 
   it('survives its binary encoding and picks the top labels through a filter', () => {

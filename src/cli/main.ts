@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { buildSummary, openArchive, prepareIndexFiles, rebuild } from '../archive.js';
-import { verifyIndex, type Manifest } from '../index/index.js';
+import { checkIndex, type Manifest } from '../index/index.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import cluster from 'node:cluster';
 import { runWorker, startCluster } from '../serve/cluster.js';
@@ -57,7 +57,7 @@ withPaths(program.command('start'))
       running = await startServer(archive, log, { watch: options.watch });
     } else {
       // The workers open the index; this process only makes sure it is built, up to date and whole.
-      manifest = options.build ? await prepareWithProgress(config, { verify: options.verify }, prepareIndexFiles) : verifyIndex(config.indexDir);
+      manifest = options.build ? await prepareWithProgress(config, { verify: options.verify }, prepareIndexFiles) : await checkIndex(config);
       running = await startCluster(config, log, { watch: options.watch, workers });
     }
     const processes = workers === 1 ? 'this process' : `${workers} worker processes`;

@@ -78,7 +78,7 @@ function lazyDocuments(metadata: StoredDocument[], texts: DocumentTexts): Source
 }
 
 /** A passage of a loaded index: its text is a slice of its document's, made when asked for. */
-class StoredChunk implements Chunk {
+export class StoredChunk implements Chunk {
   readonly docId: string;
   constructor(
     readonly id: number,

@@ -2,37 +2,39 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { join, resolve } from 'node:path';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
-import type { Embedder, EmbedderInfo } from '../embed/index.js';
-import { extensionOf, fingerprintCorpus, readCorpus, readOptions, type KnownFiles } from '../ingest/index.js';
+import type { Embedder } from '../embed/index.js';
+import { fingerprintCorpus, readOptions } from '../ingest/index.js';
+import { contextTexts, formatsOf, knownFiles, manifestInputs, passageText, readBuildInputs } from './plan.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { readArtifacts, writeArtifacts } from './artifacts.js';
 import { LexicalIndex } from './lexicalIndex.js';
-import { ARTIFACTS, fileChanges, FORMAT_VERSION, ManifestSchema, manifestId, staleReasons, type FileChanges, type Manifest, type ManifestInputs } from './manifest.js';
-import { adoptModel, chooseBuildModel, modelCoverage, modelFolderInIndex, removeUnusedModels, type ArchiveModel, type ModelRecord } from './model.js';
+import { ARTIFACTS, fileChanges, FORMAT_VERSION, IndexDamagedError, ManifestSchema, manifestId, staleReasons, type FileChanges, type Manifest } from './manifest.js';
+import { removeUnusedModels, type ArchiveModel, type ModelRecord } from './model.js';
 import { fileChecksum, writeFileAtomic } from './storage.js';
+import { buildPostgresIndex, openPostgresIndex, readPostgresManifest } from './postgres/index.js';
+import { EmbeddedStore, type PassageStore } from './store.js';
 import { packVectors, VectorStore, type ChunkVector } from './vectorStore.js';
 
-export { listFiles, type FileChanges, type Manifest } from './manifest.js';
+export { IndexDamagedError, listFiles, type FileChanges, type Manifest } from './manifest.js';
 export { linkTree, loadIndexModel, MODELS_DIR } from './model.js';
 export { VectorStore } from './vectorStore.js';
 export { LexicalIndex } from './lexicalIndex.js';
+export { EmbeddedStore, type PassageStore, type StoreStats, type AllowedDocuments } from './store.js';
 
-/** A loaded index: documents, their chunks, and both search structures over the chunks (label = chunk id). */
+/** A loaded index: documents, their chunks (id = position in `chunks`), and the store that searches them. */
 export interface ArchiveIndex {
   manifest: Manifest;
   documents: Map<string, SourceDocument>;
   chunks: Chunk[];
-  vectors: VectorStore;
-  /** BM25 over passages (label = chunk id). */
-  lexical: LexicalIndex;
-  /** BM25 over each passage with its neighbours in the same document (label = chunk id). */
-  contextLexical: LexicalIndex;
+  /** Where the passages' vectors and terms are searched: the embedded files, or Postgres. */
+  store: PassageStore;
   documentsBySource: Map<string, SourceDocument>;
   /** Each document's chunks, in order. */
   chunksByDoc: Map<string, Chunk[]>;
-  /** The generation folder it was loaded from (an update reads its HNSW file). */
-  generation: string;
 }
+
+/** The embedded store of an index built into files (null for one kept in Postgres). */
+const embeddedStore = (index: ArchiveIndex | null | undefined): EmbeddedStore | null => (index?.store instanceof EmbeddedStore ? index.store : null);
 
 export interface BuildProgress {
   (stage: 'embed', done: number, total: number): void;
@@ -58,25 +60,8 @@ export interface BuildReport {
   ms: number;
 }
 
-/** An index that cannot be loaded as it is; `problem` says what is wrong, the message adds how to rebuild. */
-export class IndexDamagedError extends UserError {
-  constructor(readonly problem: string) {
-    super(`${problem}. Rebuild it with: npm run build-index`, 'index_damaged');
-  }
-}
-
 /** The file naming the live generation; swapping it by rename is what makes a new index live. */
 const CURRENT = 'CURRENT';
-
-export function manifestInputs(config: Config, embedder: Pick<Embedder, 'info' | 'folder' | 'vocabulary'>, sources: Record<string, string>): ManifestInputs {
-  const info: EmbedderInfo = embedder.info;
-  return {
-    model: { ...info, titleInPassage: config.embedding.titleInPassage, folder: modelFolderInIndex(config, embedder) },
-    chunking: { ...config.chunking },
-    lexical: { ...config.retrieval.bm25 },
-    sources,
-  };
-}
 
 /** Past this share of deleted passages in the graph, an update rebuilds the graph (from stored vectors, not by re-embedding). */
 const MAX_DELETED_SHARE = 0.3;
@@ -98,17 +83,6 @@ export interface BuildOptions {
   verify?: boolean;
 }
 
-/** Why the live index cannot be updated in place (so every passage is embedded again); null when it can. */
-function fullRebuildReason(previous: ArchiveIndex | null, inputs: ManifestInputs, full: boolean | undefined, trained: ArchiveModel['trained']): string | null {
-  if (full) return 'a full rebuild was asked for';
-  if (!previous) return 'there is no readable index to update';
-  if (trained && previous.manifest.model.checksum !== inputs.model.checksum) return `the model was trained again: ${trained.reason}`;
-  const built = previous.manifest;
-  if (JSON.stringify(built.model) !== JSON.stringify(inputs.model)) return 'the model or its settings changed';
-  if (JSON.stringify(built.chunking) !== JSON.stringify(inputs.chunking)) return 'the chunking settings changed';
-  return null;
-}
-
 async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
   try {
     return await openIndex(config.indexDir);
@@ -119,29 +93,54 @@ async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
   }
 }
 
+/** Whether the archive keeps its passages in Postgres (store.databaseUrl, or DATABASE_URL) rather than in indexDir's files. */
+export const inPostgres = (config: Config) => Boolean(config.store.databaseUrl);
+
+/**
+ * Builds or updates the configured archive's index: in Postgres (postgres/index.ts), or in the
+ * embedded files of indexDir (below). Either way the live index is replaced only by a whole one:
+ * a new generation folder, or documents written a transaction at a time.
+ */
+export async function buildIndex(config: Config, options: BuildOptions = {}): Promise<BuildReport> {
+  return inPostgres(config) ? buildPostgresIndex(config, options) : buildEmbeddedIndex(config, options);
+}
+
+/** The configured archive's live manifest, or null when it has none. Throws IndexDamagedError when it is unreadable. */
+export async function liveManifest(config: Config): Promise<Manifest | null> {
+  return inPostgres(config) ? readPostgresManifest(config) : readManifest(config.indexDir);
+}
+
+/** The configured archive's live index, loaded. */
+export async function loadIndex(config: Config): Promise<ArchiveIndex> {
+  return inPostgres(config) ? openPostgresIndex(config) : openIndex(config.indexDir);
+}
+
+/** The configured archive's live manifest once its content is vouched for (the embedded files' checksums; the database's own guarantees). */
+export async function checkIndex(config: Config): Promise<Manifest> {
+  if (!inPostgres(config)) return verifyIndex(config.indexDir);
+  const manifest = await readPostgresManifest(config);
+  if (!manifest) throw new UserError(`The database holds no index yet. Build one with: npm run build-index`, 'index_missing');
+  return manifest;
+}
+
 /**
  * Builds a complete index into a new generation folder, writes its manifest last, then points
  * CURRENT at it with one rename. A crash at any moment leaves the previous generation live.
  * When the live index was built with the same model and chunking, only the passages of added or
  * changed documents are embedded: the others keep their vectors and their place in the HNSW graph.
  */
-export async function buildIndex(config: Config, options: BuildOptions = {}): Promise<BuildReport> {
+async function buildEmbeddedIndex(config: Config, options: BuildOptions): Promise<BuildReport> {
   const started = Date.now();
   // A loaded index is used only while its folder is still there (another build may have replaced it).
-  const loaded = options.previous && existsSync(join(config.indexDir, options.previous.generation)) ? options.previous : undefined;
+  const live = embeddedStore(options.previous);
+  const loaded = live && existsSync(join(config.indexDir, live.generation)) ? options.previous : undefined;
   const previous = loaded ?? (await readPreviousIndex(config));
-  // A file whose bytes (and the catalog) are unchanged keeps its extracted text, unless a full rebuild was asked for.
-  const { documents, skipped, sources, stamps } = await readCorpus(config.corpusDir, readOptions(config), previous && !options.full ? { ...knownFiles(previous.manifest), documents: previous.documentsBySource, verify: options.verify } : undefined);
   // A damaged index may still name a good model: its manifest is read on its own.
-  const previousManifest = previous?.manifest ?? readableManifest(config.indexDir) ?? earlierModel(config.indexDir);
-  const model: ArchiveModel = options.embedder
-    ? { embedder: adoptModel(config, options.embedder), trained: null, coverage: null }
-    : await chooseBuildModel(config, documents, previousManifest, { retrain: options.retrain, loaded: options.loaded, log: options.log ?? (() => {}) });
+  const previousModel = previous?.manifest ?? readableManifest(config.indexDir) ?? earlierModel(config.indexDir);
+  const { documents, skipped, sources, stamps, model, coverage, inputs, fullReason } = await readBuildInputs(config, options, previous, previousModel);
   const { embedder } = model;
-  const coverage = model.coverage ?? modelCoverage(config, embedder, documents);
-  const inputs = manifestInputs(config, embedder, sources);
-  const fullReason = fullRebuildReason(previous, inputs, options.full, model.trained);
   const reusable = fullReason ? null : previous;
+  const reusableStore = embeddedStore(reusable);
 
   const chunks: Chunk[] = [];
   /** For each chunk, the id of the same chunk in the previous index, or null when it is new. */
@@ -163,13 +162,13 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
 
   const chunkVectors: ChunkVector[] = chunks.map((c, i) => {
     const from = reusedFrom[i];
-    return from === null ? { label: null, vector: embedded.get(c.id)! } : { label: reusable!.vectors.labels[from], vector: reusable!.vectors.vector(from) };
+    return from === null ? { label: null, vector: embedded.get(c.id)! } : { label: reusableStore!.vectors.labels[from], vector: reusableStore!.vectors.vector(from) };
   });
   // Past MAX_DELETED_SHARE of deleted passages the graph is rebuilt from the vectors rather than updated.
-  const graphLabels = reusable ? reusable.vectors.labelCount + toEmbed.length : 0;
-  const updateGraph = reusable !== null && 1 - chunks.length / graphLabels <= MAX_DELETED_SHARE;
+  const graphLabels = reusableStore ? reusableStore.vectors.labelCount + toEmbed.length : 0;
+  const updateGraph = reusableStore !== null && 1 - chunks.length / graphLabels <= MAX_DELETED_SHARE;
   const vectors = updateGraph
-    ? await VectorStore.update(join(config.indexDir, reusable.generation, 'vectors.hnsw'), reusable.vectors, chunkVectors)
+    ? await VectorStore.update(join(config.indexDir, reusableStore.generation, 'vectors.hnsw'), reusableStore.vectors, chunkVectors)
     : VectorStore.create(packVectors(chunkVectors.map((c) => c.vector), embedder.info.dim), embedder.info.dim);
 
   const id = manifestId(inputs);
@@ -180,8 +179,8 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
   // Unchanged passages keep their terms; so do their contexts (their neighbours are in the same, unchanged document).
   const sameBm25 = reusable !== null && JSON.stringify(reusable.manifest.lexical) === JSON.stringify(inputs.lexical);
   const reuse = (from: LexicalIndex | undefined) => (sameBm25 && from ? { from, labels: reusedFrom } : undefined);
-  const lexical = LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25, reuse(reusable?.lexical));
-  const contextLexical = LexicalIndex.create(contextTexts(chunks, byId, sameBm25 ? reusedFrom : null), config.retrieval.bm25, reuse(reusable?.contextLexical));
+  const lexical = LexicalIndex.create(chunks.map((c) => c.text), config.retrieval.bm25, reuse(reusableStore?.passageBm25));
+  const contextLexical = LexicalIndex.create(contextTexts(chunks, byId, sameBm25 ? reusedFrom : null), config.retrieval.bm25, reuse(reusableStore?.contextBm25));
   const written = writeArtifacts(dir, { documents, chunks, labels: vectors.labels, vectors: vectors.vectors, dim: embedder.info.dim, lexical, contextLexical });
   await vectors.save(join(dir, 'vectors.hnsw'));
   const artifacts = Object.fromEntries(ARTIFACTS.map((name) => [name, written[name] ?? fileChecksum(join(dir, name))]));
@@ -191,25 +190,20 @@ export async function buildIndex(config: Config, options: BuildOptions = {}): Pr
   writeFileAtomic(join(config.indexDir, CURRENT), generation + '\n');
   removeOtherGenerations(config.indexDir, generation);
   removeUnusedModels(config.indexDir, manifest.model.folder);
-  const formats: Record<string, number> = {};
-  for (const d of documents) formats[extensionOf(d.source)] = (formats[extensionOf(d.source)] ?? 0) + 1;
   // The index is returned as a load makes it, from the files just written (what a query reads only a little of stays on disk).
   const content = readArtifacts(dir);
   const index: ArchiveIndex = {
     manifest,
     documents: new Map(content.documents.map((d) => [d.id, d])),
     chunks: content.chunks,
-    vectors: vectors.withVectors(content.vectors),
-    lexical: content.lexical,
-    contextLexical: content.contextLexical,
+    store: new EmbeddedStore(vectors.withVectors(content.vectors), content.lexical, content.contextLexical, content.chunks, generation),
     ...lookups(content.documents, content.chunks),
-    generation,
   };
   return {
     manifest,
     index,
     skipped,
-    formats: Object.fromEntries(Object.entries(formats).sort()),
+    formats: formatsOf(documents),
     changes: fileChanges(previous?.manifest.sources ?? {}, sources),
     fullRebuild: fullReason,
     embedded: toEmbed.length,
@@ -230,21 +224,6 @@ function reusableChunks(previous: ArchiveIndex, doc: SourceDocument, config: Con
   return previous.chunksByDoc.get(before.id) ?? null;
 }
 
-/** What is embedded for a passage: its text, after its document's title when configured (and not already there). */
-function passageText(chunk: Chunk, doc: SourceDocument, config: Config): string {
-  return config.embedding.titleInPassage && !chunk.text.startsWith(doc.title) ? `${doc.title}. ${chunk.text}` : chunk.text;
-}
-
-/** Each passage with the passages before and after it in its document (an abstract of three passages is whole); empty where `skip` says its terms are reused. */
-function contextTexts(chunks: Chunk[], documents: Map<string, SourceDocument>, skip: Array<number | null> | null): string[] {
-  return chunks.map((chunk, i) => {
-    if (skip?.[i] != null) return '';
-    const before = chunks[i - 1]?.docId === chunk.docId ? chunks[i - 1].start : chunk.start;
-    const after = chunks[i + 1]?.docId === chunk.docId ? chunks[i + 1].end : chunk.end;
-    return documents.get(chunk.docId)!.text.slice(before, after);
-  });
-}
-
 /** Deletes every generation folder but the live one (old builds and folders of builds that crashed). */
 function removeOtherGenerations(indexDir: string, live: string): void {
   for (const entry of readdirSync(indexDir)) {
@@ -258,9 +237,6 @@ function liveGeneration(indexDir: string): string | null {
   if (!existsSync(pointer)) return null;
   return readFileSync(pointer, 'utf8').trim() || null;
 }
-
-/** What a manifest knows of the files it was built from, for reading only what changed since. */
-const knownFiles = (manifest: Manifest): KnownFiles => ({ sources: manifest.sources, stamps: manifest.stamps, writtenAt: Date.parse(manifest.createdAt) });
 
 /** The live manifest when it can be read, else null (no index, or a damaged one). */
 function readableManifest(indexDir: string): Manifest | null {
@@ -323,7 +299,7 @@ const manifests = new Map<string, Manifest>();
 export async function indexStaleness(config: Config, model: Embedder, verify = false): Promise<{ reasons: string[] } | null> {
   let manifest: Manifest | null;
   try {
-    manifest = readManifest(config.indexDir);
+    manifest = await liveManifest(config);
   } catch (e) {
     if (e instanceof IndexDamagedError) return { reasons: [e.problem] };
     throw e;
@@ -381,5 +357,6 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   }
   const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, content.labels, manifest.counts.vectorLabels, content.vectors);
   const { documents, chunks, lexical, contextLexical } = content;
-  return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, vectors, lexical, contextLexical, ...lookups(documents, chunks), generation };
+  const store = new EmbeddedStore(vectors, lexical, contextLexical, chunks, generation);
+  return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, store, ...lookups(documents, chunks) };
 }

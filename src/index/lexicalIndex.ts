@@ -7,7 +7,22 @@ export interface Bm25Parameters {
 }
 
 /**
- * BM25 (Lucene's idf, k1 and b) over a list of texts, with our tokenizer (Lucene stop words,
+ * A text's length as Lucene's BM25 reads it: stored in one byte (SmallFloat.intToByte4, exact up to
+ * 40, then four significant bits, rounded down) and decoded. Anserini's published runs, and
+ * pg_textsearch, score with these lengths; the average length is exact.
+ */
+export function luceneLength(length: number): number {
+  const FREE = 24; // lengths below this are stored as they are
+  if (length < FREE) return length;
+  const rest = length - FREE;
+  const bits = 32 - Math.clz32(rest);
+  if (bits < 4) return length;
+  const shift = bits - 4;
+  return FREE + ((rest >>> shift) << shift);
+}
+
+/**
+ * BM25 (Lucene's idf, k1, b and length encoding) over a list of texts, with our tokenizer (Lucene stop words,
  * Porter stems). An inverted index of typed arrays, scored into one array per query: we used
  * MiniSearch first, but its per-match objects made BM25 60% of query time on 13,000 passages.
  * The postings of term t are labels[starts[t] .. starts[t + 1]) with their term frequencies, which
@@ -25,10 +40,13 @@ export class LexicalIndex {
   ) {
     let total = 0;
     for (let i = 0; i < lengths.length; i++) total += lengths[i];
-    this.averageLength = lengths.length ? total / lengths.length : 0;
+    const average = lengths.length ? total / lengths.length : 0;
+    const { k1, b } = params;
+    this.lengthNorms = Float64Array.from(lengths, (length) => k1 * (1 - b + (b * luceneLength(length)) / average));
   }
 
-  private readonly averageLength: number;
+  /** Each text's k1 * (1 - b + b * length / average length): the denominator's part that does not depend on the term. */
+  private readonly lengthNorms: Float64Array;
 
   /**
    * BM25 over the texts. With `reuse`, a text whose label maps to one of `reuse.from` takes that
@@ -110,7 +128,7 @@ export class LexicalIndex {
   /** BM25 score of every text for the query (0 where no query term occurs), indexed by label. */
   scores(query: string): Float64Array {
     const out = new Float64Array(this.size);
-    const { k1, b } = this.params;
+    const { k1 } = this.params;
     // A term repeated in the query counts again, as in Lucene's boolean queries.
     for (const term of queryTerms(query)) {
       const t = this.terms.get(term);
@@ -120,7 +138,7 @@ export class LexicalIndex {
       for (let i = 0; i < labels.length; i++) {
         const label = labels[i];
         const tf = tfs[i];
-        out[label] += (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * this.lengths[label]) / this.averageLength));
+        out[label] += (idf * tf * (k1 + 1)) / (tf + this.lengthNorms[label]);
       }
     }
     return out;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { UserError } from '../config.js';
 
 export const FORMAT_VERSION = 7;
 
@@ -82,4 +83,11 @@ export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): str
   if (removed.length) reasons.push(`${removed.length} file(s) removed: ${listFiles(removed)}`);
   if (changed.length) reasons.push(`${changed.length} file(s) changed: ${listFiles(changed)}`);
   return reasons;
+}
+
+/** An index that cannot be loaded as it is; `problem` says what is wrong, the message adds how to rebuild. */
+export class IndexDamagedError extends UserError {
+  constructor(readonly problem: string) {
+    super(`${problem}. Rebuild it with: npm run build-index`, 'index_damaged');
+  }
 }

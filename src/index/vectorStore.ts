@@ -3,10 +3,13 @@ import { inMemory, type ArrayRanges } from './binary.js';
 
 const { HierarchicalNSW } = hnswlib;
 
-const M = 16;
+/** Graph settings, the same for both stores (pgvector's HNSW index is created with them). */
+export const M = 16;
 // 100 builds 1.6x faster than 200 for 0.006 less recall@10 at ef 64 (npm run bench-scale; README).
-const EF_CONSTRUCTION = 100;
+export const EF_CONSTRUCTION = 100;
 const SEED = 100;
+/** Candidates a graph search keeps by default (both stores: pgvector's hnsw.ef_search is set to it). */
+export const SEARCH_EF = 100;
 
 /** Vectors in one chunk-major array: what VectorStore.create takes and vectors.f32 holds. */
 export function packVectors(vectors: ArrayLike<Float32Array>, dim: number): Float32Array {
@@ -111,7 +114,7 @@ export class VectorStore {
    * Chunk ids and cosine similarities of the nearest vectors, best first. `ef` is how many
    * candidates the graph search keeps (more: better recall, slower; npm run bench-scale measures it).
    */
-  search(query: Float32Array, k: number, filter?: (chunk: number) => boolean, ef = Math.max(100, k)): Array<{ chunk: number; score: number }> {
+  search(query: Float32Array, k: number, filter?: (chunk: number) => boolean, ef = Math.max(SEARCH_EF, k)): Array<{ chunk: number; score: number }> {
     // hnswlib throws when asked for more neighbours than it holds.
     const n = Math.min(k, this.size);
     if (n === 0) return [];

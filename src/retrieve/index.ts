@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
-import { LexicalIndex, type ArchiveIndex } from '../index/index.js';
+import type { AllowedDocuments, ArchiveIndex } from '../index/index.js';
 import { dateSpan } from '../ingest/index.js';
 import type { Chunk, SearchFilters, SourceDocument } from '../types.js';
 import { overlap, shingles } from './duplicates.js';
@@ -27,25 +27,23 @@ export interface RankedPassage {
   bm25: number;
 }
 
-const dot = (a: Float32Array, b: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
-function documentFilter(filters: SearchFilters): ((doc: SourceDocument) => boolean) | null {
+/** The documents the filters let through (null: no filter), so that either store can search among them. */
+function allowedDocuments(index: ArchiveIndex, filters: SearchFilters): AllowedDocuments {
   const { docIds, from, to } = filters;
   if (!docIds?.length && !from && !to) return null;
-  const allowed = docIds?.length ? new Set(docIds) : null;
   const lower = from ? dateSpan(from)[0] : null;
   const upper = to ? dateSpan(to)[1] : null;
-  return (doc) => {
-    if (allowed && !allowed.has(doc.id)) return false;
-    if (!lower && !upper) return true;
-    if (!doc.date) return false;
-    const [first, last] = dateSpan(doc.date);
-    return (!lower || last >= lower) && (!upper || first <= upper);
-  };
+  const candidates = docIds?.length ? docIds.flatMap((id) => index.documents.get(id) ?? []) : index.documents.values();
+  const allowed = new Set<string>();
+  for (const doc of candidates) {
+    if (lower || upper) {
+      if (!doc.date) continue;
+      const [first, last] = dateSpan(doc.date);
+      if ((lower && last < lower) || (upper && first > upper)) continue;
+    }
+    allowed.add(doc.id);
+  }
+  return allowed;
 }
 
 /**
@@ -57,18 +55,12 @@ function documentFilter(filters: SearchFilters): ((doc: SourceDocument) => boole
 export async function rankPassages({ index, embedder, reranker }: RetrievalModels, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
   const { candidates, weights, maxPerDoc, duplicateThreshold } = config.retrieval;
   const [queryVector] = await embedder.embed([query], 'query');
-  const docFilter = documentFilter(filters);
-  const chunkFilter = docFilter ? (label: number) => docFilter(index.documents.get(index.chunks[label].docId)!) : undefined;
-
-  const dense = index.vectors.search(queryVector, candidates, chunkFilter);
-  const bm25 = index.lexical.scores(query);
-  const topBm25 = LexicalIndex.top(bm25, candidates, chunkFilter);
-  const labels = [...new Set([...dense.map((d) => d.chunk), ...topBm25.map(([label]) => label)])];
-  const denseScores = labels.map((l) => dot(queryVector, index.vectors.vector(l)));
-  const bm25Scores = labels.map((l) => bm25[l]);
+  const allowed = allowedDocuments(index, filters);
+  const { store } = index;
+  const [dense, lexical] = await Promise.all([store.dense(queryVector, candidates, allowed), store.lexical(query, candidates, allowed)]);
+  const labels = [...new Set([...dense.map((d) => d.chunk), ...lexical.map((d) => d.chunk)])];
   // BM25 of the passage with its neighbours counts too: a passage in an on-topic stretch of text is likelier to answer.
-  const context = index.contextLexical.scores(query);
-  const contextScores = labels.map((l) => context[l]);
+  const { dense: denseScores, bm25: bm25Scores, context: contextScores } = await store.scores(labels, query, queryVector);
   const fused = fuseScores([denseScores, bm25Scores, contextScores], [weights.dense, weights.passageBm25, weights.contextBm25]);
   // A question naming a time lifts passages of that time, by up to timeWeight standard deviations; the rest stay.
   const time = timeSignal(query);

@@ -191,7 +191,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
     const archive = current();
     const { manifest } = archive.index;
     return c.json(
-      { status: 'ok' as const, index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: manifest.model.id, modelChecksum: manifest.model.checksum, outOfVocabulary: manifest.outOfVocabulary, reranker: archive.reranker?.id ?? null },
+      { status: 'ok' as const, index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: manifest.model.id, modelChecksum: manifest.model.checksum, outOfVocabulary: manifest.outOfVocabulary, reranker: archive.reranker?.id ?? null, store: archive.index.store.stats() },
       200,
     );
   });

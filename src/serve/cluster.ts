@@ -4,7 +4,7 @@ import type { ServerType } from '@hono/node-server';
 import { buildSummary, openArchive, rebuild, type Archive } from '../archive.js';
 import type { Config } from '../config.js';
 import { setInferenceThreads } from '../embed/index.js';
-import { readManifest } from '../index/index.js';
+import { liveManifest } from '../index/index.js';
 import { createApp, type ReindexSummary } from './app.js';
 import { closeGracefully, listen, singleUpdates, watchForUpdates } from './server.js';
 
@@ -53,7 +53,7 @@ function nextMessage<T extends ToPrimary>(worker: Worker, wanted: (m: ToPrimary)
 
 /** Forks `count` workers serving the live index of config.indexDir and coordinates their updates. */
 export async function startCluster(config: Config, log: (message: string) => void, options: { watch?: boolean; workers: number }): Promise<RunningCluster> {
-  let serving = readManifest(config.indexDir)?.id ?? 'none';
+  let serving = (await liveManifest(config))?.id ?? 'none';
   let stopping = false;
   const workers = new Set<Worker>();
 

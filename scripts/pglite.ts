@@ -1,0 +1,39 @@
+import { PGlite } from '@electric-sql/pglite';
+import { pg_textsearch } from '@electric-sql/pglite-pg_textsearch';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * Postgres in this process (PGlite: Postgres compiled to WebAssembly, from npm) with pgvector and
+ * pg_textsearch, behind a socket that speaks the wire protocol, so the archive's `pg` driver talks
+ * to it as to any server. PGlite runs one connection at a time: give the archive
+ * `store.connections: 1`. More than one connection (`maxConnections`) shares one session, so two
+ * transactions at once would mix: only for processes that read. For tests, `npm run eval` and
+ * bench-scale; `npm run pglite` starts one.
+ */
+export async function startPglite(options: { dataDir?: string; port?: number; maxConnections?: number } = {}): Promise<{ url: string; db: PGlite; stop: () => Promise<void> }> {
+  const db = await PGlite.create({ dataDir: options.dataDir, extensions: { vector, pg_textsearch } });
+  const server = new PGLiteSocketServer({ db, port: options.port ?? 0, host: '127.0.0.1', maxConnections: options.maxConnections ?? 1 });
+  await server.start();
+  const address = (server as unknown as { server?: { address(): { port: number } } }).server?.address();
+  if (!address) throw new Error('the PGlite socket server did not say its port');
+  return {
+    url: `postgres://postgres@127.0.0.1:${address.port}/postgres`,
+    db,
+    async stop() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const dataDir = process.argv[2];
+  const running = await startPglite({ dataDir, port: Number(process.env.PORT ?? 5432) });
+  console.log(running.url);
+  console.error(`PGlite ${dataDir ? `(data in ${dataDir}) ` : '(in memory) '}is listening; set DATABASE_URL=${running.url} and store.connections to 1. Ctrl-C stops it.`);
+  const stop = () => void running.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,149 @@
+import pg from 'pg';
+import { UserError, type Config } from '../../config.js';
+import { SEARCH_EF } from '../vectorStore.js';
+
+/**
+ * The schema, one migration per version. Each runs once, in its own transaction, under an advisory
+ * lock, and is recorded in schema_migrations: several processes starting together apply it once,
+ * and a database already at the latest version is left as it is.
+ *
+ *   archive_meta   the live manifest ('manifest') and whether a build is under way ('build')
+ *   model_files    the archive's built-in model, in parts (every machine that serves it needs it)
+ *   documents      metadata and clean text; embedding_key says which model and chunking embedded it
+ *   passages       a document's passages: offsets, their BM25 terms (our tokenizer's stems, so both
+ *                  stores rank the same words) alone and with their neighbours, and their vector
+ *   lexicon        passages per term, for the answer's word weights (idf)
+ *
+ * The vector column takes its dimension, and the HNSW and BM25 indexes their settings, from the
+ * build (ensureSearchIndexes), since they follow the model and config rather than the schema.
+ */
+const MIGRATIONS: string[] = [
+  `CREATE EXTENSION IF NOT EXISTS vector;
+   CREATE TABLE archive_meta (key text PRIMARY KEY, value jsonb NOT NULL);
+   CREATE TABLE model_files (folder text NOT NULL, path text NOT NULL, part integer NOT NULL, bytes bytea NOT NULL, PRIMARY KEY (folder, path, part));
+   CREATE TABLE documents (
+     id text PRIMARY KEY,
+     source text NOT NULL UNIQUE,
+     title text NOT NULL,
+     date text,
+     publisher text,
+     url text,
+     page_starts jsonb,
+     text text NOT NULL,
+     embedding_key text NOT NULL
+   );
+   CREATE TABLE passages (
+     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     document_id text NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+     position integer NOT NULL,
+     start_offset integer NOT NULL,
+     end_offset integer NOT NULL,
+     terms text NOT NULL,
+     context_terms text NOT NULL,
+     embedding vector NOT NULL
+   );
+   CREATE INDEX passages_document ON passages (document_id);
+   CREATE TABLE lexicon (term text PRIMARY KEY, passages integer NOT NULL);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The key of pg_advisory_xact_lock under which processes migrate the schema one at a time. */
+const MIGRATION_LOCK = 7_340_001;
+
+/**
+ * Connection pools by URL, one per process for its whole life: an index swapped after a build keeps
+ * using it, and idle connections close by themselves, so a CLI command still exits when done.
+ */
+const pools = new Map<string, { pool: pg.Pool; ready: Promise<void> }>();
+
+/** The process' connection pool for the configured database, its schema migrated to this version. */
+export async function openDatabase(config: Config): Promise<pg.Pool> {
+  const url = config.store.databaseUrl;
+  if (!url) throw new Error('openDatabase needs store.databaseUrl');
+  let entry = pools.get(url);
+  if (!entry) {
+    const pool = new pg.Pool({ connectionString: url, max: config.store.connections, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
+    pool.on('error', () => {}); // an idle connection the server dropped; the next query opens another
+    entry = { pool, ready: migrate(pool, url) };
+    pools.set(url, entry);
+    entry.ready.catch(() => pools.delete(url));
+  }
+  await entry.ready;
+  return entry.pool;
+}
+
+/** Closes the process' connections to the database (tests and scripts that are done with it). */
+export async function closeDatabase(url: string): Promise<void> {
+  const entry = pools.get(url);
+  pools.delete(url);
+  await entry?.pool.end();
+}
+
+/** Connections whose graph-search settings are made (a session keeps them). */
+const tuned = new WeakSet<pg.PoolClient>();
+
+/**
+ * A connection for graph searches: they keep as many candidates as the embedded store's, and a
+ * filtered search walks on until it has k passages (pgvector 0.8's iterative scan; an older
+ * server takes the setting as an unknown one and ignores it).
+ */
+export async function searchConnection(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  if (!tuned.has(client)) {
+    await client.query(`SET hnsw.ef_search = ${SEARCH_EF}`);
+    await client.query('SET hnsw.iterative_scan = relaxed_order').catch(() => {});
+    tuned.add(client);
+  }
+  return client;
+}
+
+/** Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws. */
+export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** Where the URL points, without its password, for messages. */
+export const describeUrl = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+
+async function migrate(pool: pg.Pool, url: string): Promise<void> {
+  // A server just started (or one that has just let a connection go) may refuse for a moment.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await pool.query('SELECT 1');
+      break;
+    } catch (e) {
+      if (attempt < 4) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+        continue;
+      }
+      throw new UserError(`Could not connect to the database at ${describeUrl(url)}: ${(e as Error).message}. Check store.databaseUrl (or DATABASE_URL) and that the server is running.`, 'database_unreachable');
+    }
+  }
+  await transaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM schema_migrations');
+    const current = rows[0].version;
+    if (current > SCHEMA_VERSION) throw new UserError(`The database at ${describeUrl(url)} has schema version ${current}; this version of the archive knows up to ${SCHEMA_VERSION}. Update the archive's code.`, 'database_newer');
+    for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+      try {
+        await client.query(MIGRATIONS[version - 1]);
+      } catch (e) {
+        throw new UserError(`Could not apply schema version ${version} to the database at ${describeUrl(url)}: ${(e as Error).message}${/vector/.test((e as Error).message) ? ' (the pgvector extension must be installed on the server)' : ''}`, 'database_schema');
+      }
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+    }
+  });
+}
