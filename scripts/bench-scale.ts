@@ -156,6 +156,8 @@ async function postgresStore(): Promise<BenchedStore> {
   let pool = await openDatabase(config);
   /** Row id of each passage (ids start at 1; the ground truth counts from 0). */
   const ids: number[] = [];
+  /** The ef the session searches with (one connection: PGlite's). */
+  let sessionEf = 0;
   return {
     async build(flat) {
       const bar = progressBar('Writing passages');
@@ -187,7 +189,7 @@ async function postgresStore(): Promise<BenchedStore> {
       await pool.query(denseSql(false), [vectorLiteral(queries.subarray(0, dim)), K]);
     },
     async search(query, ef) {
-      if (current !== ef) await pool.query(`SET hnsw.ef_search = ${(current = ef)}`);
+      if (sessionEf !== ef) await pool.query(`SET hnsw.ef_search = ${(sessionEf = ef)}`);
       const { rows } = await pool.query<{ id: number }>(denseSql(false), [vectorLiteral(query), K]);
       return rows.map((r) => r.id - ids[0]);
     },
@@ -198,8 +200,6 @@ async function postgresStore(): Promise<BenchedStore> {
     },
   };
 }
-/** The ef the Postgres session searches with (one connection: PGlite's). */
-let current = 0;
 
 const bench = options.store === 'postgres' ? await postgresStore() : embeddedStore();
 const rssBeforeBuild = process.memoryUsage().rss;

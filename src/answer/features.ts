@@ -1,3 +1,4 @@
+import { dot } from '../embed/index.js';
 import type { Mention, SentenceTags } from './entities.js';
 import { ANSWER_TYPES, type AnswerType, type Question } from './question.js';
 
@@ -65,12 +66,6 @@ export function coverage(weights: Map<string, number>, totalWeight: number, term
   for (const [term, w] of weights) if (terms.has(term)) covered += w;
   return covered / totalWeight;
 }
-
-export const dot = (a: Float32Array, b: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
 
 /**
  * Coverage by the terms that set this sentence apart in its passage: a question term every sentence

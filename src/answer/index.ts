@@ -5,11 +5,11 @@ import { pageAt } from '../ingest/index.js';
 import type { RankedPassage } from '../retrieve/index.js';
 import { stemOf, words } from '../text/tokens.js';
 import type { Answer, SearchHit } from '../types.js';
-import { coverage, dot, features, FEATURE_NAMES, meaningCoverage, share, type Candidate, type PassageContext } from './features.js';
+import { coverage, features, FEATURE_NAMES, meaningCoverage, share, type Candidate, type PassageContext } from './features.js';
 import { LogisticSchema, logit, sigmoid, type Logistic } from './logistic.js';
 import { ANSWER_TYPES, readQuestion, type Question } from './question.js';
 import type { SentenceCache, WordVectors } from './sentences.js';
-import { trainable } from '../embed/index.js';
+import { dot, trainable } from '../embed/index.js';
 
 export { SentenceCache, WordVectors } from './sentences.js';
 export { FEATURE_GROUPS, FEATURE_NAMES } from './features.js';

@@ -43,6 +43,13 @@ export interface Embedder {
 }
 
 /** True when the configuration asks for the built-in model, which every archive trains for itself. */
+/** Dot product of two vectors: the cosine similarity of unit ones (every model here gives unit vectors). */
+export const dot = (a: Float32Array, b: Float32Array) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+
 export const usesBuiltinModel = (config: Config) => config.embedding.model === BUILTIN_MODEL;
 
 /** sha256 over the model's files, so an index notices when the model under it changed. */

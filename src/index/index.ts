@@ -4,7 +4,7 @@ import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
 import { fingerprintCorpus, readOptions } from '../ingest/index.js';
-import { contextTexts, formatsOf, knownFiles, manifestInputs, passageText, readBuildInputs } from './plan.js';
+import { assembleIndex, contextTexts, formatsOf, knownFiles, manifestInputs, passageText, readBuildInputs } from './plan.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { readArtifacts, writeArtifacts } from './artifacts.js';
 import { LexicalIndex } from './lexicalIndex.js';
@@ -94,7 +94,7 @@ async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
 }
 
 /** Whether the archive keeps its passages in Postgres (store.databaseUrl, or DATABASE_URL) rather than in indexDir's files. */
-export const inPostgres = (config: Config) => Boolean(config.store.databaseUrl);
+const inPostgres = (config: Config) => Boolean(config.store.databaseUrl);
 
 /**
  * Builds or updates the configured archive's index: in Postgres (postgres/index.ts), or in the
@@ -192,13 +192,8 @@ async function buildEmbeddedIndex(config: Config, options: BuildOptions): Promis
   removeUnusedModels(config.indexDir, manifest.model.folder);
   // The index is returned as a load makes it, from the files just written (what a query reads only a little of stays on disk).
   const content = readArtifacts(dir);
-  const index: ArchiveIndex = {
-    manifest,
-    documents: new Map(content.documents.map((d) => [d.id, d])),
-    chunks: content.chunks,
-    store: new EmbeddedStore(vectors.withVectors(content.vectors), content.lexical, content.contextLexical, content.chunks, generation),
-    ...lookups(content.documents, content.chunks),
-  };
+  const store = new EmbeddedStore(vectors.withVectors(content.vectors), content.lexical, content.contextLexical, content.chunks, generation);
+  const index = assembleIndex(manifest, content.documents, content.chunks, store);
   return {
     manifest,
     index,
@@ -309,17 +304,6 @@ export async function indexStaleness(config: Config, model: Embedder, verify = f
   return { reasons: staleReasons(manifest, manifestInputs(config, model, sources)) };
 }
 
-/** The documents' and chunks' lookups an index keeps beside its lists. */
-function lookups(documents: SourceDocument[], chunks: Chunk[]): Pick<ArchiveIndex, 'documentsBySource' | 'chunksByDoc'> {
-  const chunksByDoc = new Map<string, Chunk[]>();
-  for (const c of chunks) {
-    const list = chunksByDoc.get(c.docId);
-    if (list) list.push(c);
-    else chunksByDoc.set(c.docId, [c]);
-  }
-  return { documentsBySource: new Map(documents.map((d) => [d.source, d])), chunksByDoc };
-}
-
 /** Checks every artifact of the live index against its manifest (size and sha256); throws IndexDamagedError for anything it does not vouch for. */
 export function verifyIndex(indexDir: string): Manifest {
   const manifest = readManifest(indexDir);
@@ -358,5 +342,5 @@ export async function openIndex(indexDir: string): Promise<ArchiveIndex> {
   const vectors = await VectorStore.load(join(dir, 'vectors.hnsw'), manifest.model.dim, content.labels, manifest.counts.vectorLabels, content.vectors);
   const { documents, chunks, lexical, contextLexical } = content;
   const store = new EmbeddedStore(vectors, lexical, contextLexical, chunks, generation);
-  return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, store, ...lookups(documents, chunks) };
+  return assembleIndex(manifest, documents, chunks, store);
 }

@@ -4,6 +4,7 @@ import { extensionOf, readCorpus, readOptions, type CorpusReadResult, type Known
 import type { Chunk, SourceDocument } from '../types.js';
 import type { ArchiveIndex, BuildOptions } from './index.js';
 import type { Manifest, ManifestInputs } from './manifest.js';
+import type { PassageStore } from './store.js';
 import { adoptModel, chooseBuildModel, modelCoverage, modelFolderInIndex, type ArchiveModel, type ModelCoverage, type ModelRecord } from './model.js';
 
 /**
@@ -32,6 +33,17 @@ export async function readBuildInputs(config: Config, options: BuildOptions, pre
 
 /** What a manifest knows of the files it was built from, for reading only what changed since. */
 export const knownFiles = (manifest: Manifest): KnownFiles => ({ sources: manifest.sources, stamps: manifest.stamps, writtenAt: Date.parse(manifest.createdAt) });
+
+/** An index from its parts, with the lookups it keeps beside its lists (documents by id and source, each document's chunks). */
+export function assembleIndex(manifest: Manifest, documents: SourceDocument[], chunks: Chunk[], store: PassageStore): ArchiveIndex {
+  const chunksByDoc = new Map<string, Chunk[]>();
+  for (const c of chunks) {
+    const list = chunksByDoc.get(c.docId);
+    if (list) list.push(c);
+    else chunksByDoc.set(c.docId, [c]);
+  }
+  return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, store, documentsBySource: new Map(documents.map((d) => [d.source, d])), chunksByDoc };
+}
 
 /** Documents indexed per file extension (".pdf": 3), for the build's summary. */
 export function formatsOf(documents: SourceDocument[]): Record<string, number> {

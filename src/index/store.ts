@@ -1,3 +1,4 @@
+import { dot } from '../embed/index.js';
 import type { Chunk } from '../types.js';
 import { LruMap } from '../lru.js';
 import { LexicalIndex } from './lexicalIndex.js';
@@ -48,12 +49,6 @@ export interface PassageStore {
   stats(): StoreStats;
   close(): Promise<void>;
 }
-
-const dot = (a: Float32Array, b: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
 
 /**
  * The embedded store: an HNSW graph (vectors.hnsw, vectors.f32) and two BM25 indexes (bm25.bin,

@@ -10,7 +10,7 @@ import { StoredChunk } from '../artifacts.js';
 import type { ArchiveIndex, BuildOptions, BuildReport } from '../index.js';
 import { fileChanges, FORMAT_VERSION, IndexDamagedError, ManifestSchema, manifestId, type Manifest, type ManifestInputs } from '../manifest.js';
 import { removeUnusedModels, type ModelRecord } from '../model.js';
-import { contextTexts, formatsOf, passageText, readBuildInputs } from '../plan.js';
+import { assembleIndex, contextTexts, formatsOf, passageText, readBuildInputs } from '../plan.js';
 import { EF_CONSTRUCTION, M } from '../vectorStore.js';
 import { describeUrl, openDatabase, transaction } from './database.js';
 import { INDEX_NAMES, PostgresStore, vectorLiteral, type DatabaseRanking } from './store.js';
@@ -49,14 +49,25 @@ const where = (config: Config) => `The database at ${describeUrl(config.store.da
  */
 export async function readPostgresManifest(config: Config): Promise<Manifest | null> {
   const pool = await openDatabase(config);
-  const [value, build] = [await readMeta<unknown>(pool, 'manifest'), await readMeta<{ startedAt: string }>(pool, 'build')];
+  const build = await readMeta<{ startedAt: string }>(pool, 'build');
   if (build) throw new IndexDamagedError(`${where(config)} holds a build that did not finish (started ${build.startedAt})`);
-  if (value === null) return null;
-  const parsed = ManifestSchema.safeParse(value);
-  if (!parsed.success) throw new IndexDamagedError(`${where(config)} holds a manifest of another format or version`);
-  await fetchModel(pool, config, parsed.data.model.folder);
-  return parsed.data;
+  // A start reads the manifest three times (model, staleness, load); a row's xmin changes with every write, so it names the version parsed.
+  const { rows } = await pool.query<{ version: string }>("SELECT xmin::text AS version FROM archive_meta WHERE key = 'manifest'");
+  if (!rows.length) return null;
+  const key = `${config.store.databaseUrl}\u0000${rows[0].version}`;
+  let manifest = manifests.get(key);
+  if (!manifest) {
+    const parsed = ManifestSchema.safeParse(await readMeta<unknown>(pool, 'manifest'));
+    if (!parsed.success) throw new IndexDamagedError(`${where(config)} holds a manifest of another format or version`);
+    manifests.clear();
+    manifests.set(key, (manifest = parsed.data));
+  }
+  await fetchModel(pool, config, manifest.model.folder);
+  return manifest;
 }
+
+/** The manifest last parsed, by database and row version. */
+const manifests = new Map<string, Manifest>();
 
 /** The archive's model files, written into indexDir when this machine lacks them (checked against the manifest when loaded). */
 async function fetchModel(pool: pg.Pool, config: Config, folder: string | null): Promise<void> {
@@ -67,7 +78,11 @@ async function fetchModel(pool: pg.Pool, config: Config, folder: string | null):
   const tmp = `${target}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   const files = new Map<string, Buffer[]>();
-  for (const r of rows) files.set(r.path, [...(files.get(r.path) ?? []), r.bytes]);
+  for (const r of rows) {
+    const parts = files.get(r.path);
+    if (parts) parts.push(r.bytes);
+    else files.set(r.path, [r.bytes]);
+  }
   for (const [path, parts] of files) {
     mkdirSync(dirname(join(tmp, path)), { recursive: true });
     writeFileSync(join(tmp, path), Buffer.concat(parts));
@@ -94,51 +109,47 @@ async function storeModel(pool: pg.Pool, config: Config, folder: string | null):
   });
 }
 
-interface DocumentRow {
-  id: string;
-  source: string;
-  title: string;
-  date: string | null;
-  publisher: string | null;
-  url: string | null;
-  page_starts: number[] | null;
-  text: string;
-}
-
 /** The index kept in the database, loaded: documents and passage offsets in memory, vectors and terms searched there. */
 export async function openPostgresIndex(config: Config): Promise<ArchiveIndex> {
   const manifest = await readPostgresManifest(config);
   if (!manifest) throw new UserError(`${where(config)} holds no index yet. Build one with: npm run build-index`, 'index_missing');
   const pool = await openDatabase(config);
+  const { rows } = await pool.query<Omit<SourceDocument, 'pageStarts'> & { pageStarts: number[] | null }>('SELECT id, source, title, date, publisher, url, page_starts AS "pageStarts", text FROM documents');
+  if (rows.length !== manifest.counts.documents) throw new IndexDamagedError(`${where(config)} holds ${rows.length} documents, its manifest says ${manifest.counts.documents}`);
+  const documents = rows.map(({ pageStarts, ...d }): SourceDocument => (pageStarts ? { ...d, pageStarts } : d));
+  return loadPassages(config, manifest, documents);
+}
+
+/**
+ * The index over `documents` (as the database holds them): their passages' offsets and row ids,
+ * the lexicon, and the search indexes checked. Documents are ordered by source here, not by the
+ * database's collation, so an index loaded and one just built number their chunks alike.
+ */
+async function loadPassages(config: Config, manifest: Manifest, documents: SourceDocument[]): Promise<ArchiveIndex> {
+  const pool = await openDatabase(config);
   const settings = await readMeta<SearchSettings>(pool, 'search');
   const present = new Set((await pool.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'passages'")).rows.map((r) => r.indexname));
-  const wanted = settings ? [INDEX_NAMES.embedding, INDEX_NAMES.terms[settings.ranking], INDEX_NAMES.context[settings.ranking]] : [];
-  const missing = settings ? wanted.filter((name) => !present.has(name)) : ['all'];
+  const missing = settings ? [INDEX_NAMES.embedding, INDEX_NAMES.terms[settings.ranking], INDEX_NAMES.context[settings.ranking]].filter((name) => !present.has(name)) : ['all'];
   if (missing.length) throw new IndexDamagedError(`${where(config)} is missing search indexes (${missing.join(', ')})`);
-  const { rows: docs } = await pool.query<DocumentRow>('SELECT id, source, title, date, publisher, url, page_starts, text FROM documents ORDER BY source');
   const { rows: passages } = await pool.query<{ id: number; document_id: string; start_offset: number; end_offset: number }>('SELECT id, document_id, start_offset, end_offset FROM passages ORDER BY document_id, position');
-  if (docs.length !== manifest.counts.documents || passages.length !== manifest.counts.chunks) {
-    throw new IndexDamagedError(`${where(config)} holds ${docs.length} documents and ${passages.length} passages, its manifest says ${manifest.counts.documents} and ${manifest.counts.chunks}`);
-  }
-  const documents: SourceDocument[] = docs.map((d) => ({ id: d.id, source: d.source, title: d.title, date: d.date, publisher: d.publisher, url: d.url, text: d.text, ...(d.page_starts ? { pageStarts: d.page_starts } : {}) }));
+  if (passages.length !== manifest.counts.chunks) throw new IndexDamagedError(`${where(config)} holds ${passages.length} passages, its manifest says ${manifest.counts.chunks}`);
   const byDocument = new Map<string, typeof passages>();
-  for (const p of passages) byDocument.set(p.document_id, [...(byDocument.get(p.document_id) ?? []), p]);
+  for (const p of passages) {
+    const own = byDocument.get(p.document_id);
+    if (own) own.push(p);
+    else byDocument.set(p.document_id, [p]);
+  }
+  const sorted = [...documents].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
   const chunks: Chunk[] = [];
   const rows: number[] = [];
-  const chunksByDoc = new Map<string, Chunk[]>();
-  for (const doc of documents) {
-    const own: Chunk[] = [];
+  for (const doc of sorted) {
     for (const p of byDocument.get(doc.id) ?? []) {
-      const chunk = new StoredChunk(chunks.length, doc, p.start_offset, p.end_offset);
-      chunks.push(chunk);
-      own.push(chunk);
+      chunks.push(new StoredChunk(chunks.length, doc, p.start_offset, p.end_offset));
       rows.push(p.id);
     }
-    chunksByDoc.set(doc.id, own);
   }
   const lexicon = new Map((await pool.query<{ term: string; passages: number }>('SELECT term, passages FROM lexicon')).rows.map((r) => [r.term, r.passages]));
-  const store = new PostgresStore(pool, config.store.databaseUrl!, Int32Array.from(rows), settings!.ranking, lexicon);
-  return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, store, documentsBySource: new Map(documents.map((d) => [d.source, d])), chunksByDoc };
+  return assembleIndex(manifest, sorted, chunks, new PostgresStore(pool, config.store.databaseUrl!, Int32Array.from(rows), settings!.ranking, lexicon));
 }
 
 async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
@@ -335,7 +346,8 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
   removeUnusedModels(config.indexDir, manifest.model.folder);
   return {
     manifest,
-    index: await openPostgresIndex(config),
+    // The documents are the ones just written: only the passages' offsets and ids are read back.
+    index: await loadPassages(config, manifest, documents),
     skipped,
     formats: formatsOf(documents),
     changes: fileChanges(previous?.manifest.sources ?? {}, sources),
