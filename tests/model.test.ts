@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,6 +72,14 @@ describe('the built-in model', () => {
     const other = loadConfig({ embedding: { modelsDir, model: 'Xenova/bge-small-en-v1.5' } });
     await expect(loadEmbedder(other)).rejects.toThrowError(UserError);
     await expect(loadEmbedder(other)).rejects.toThrowError(`Model "Xenova/bge-small-en-v1.5" was not found at ${join(modelsDir, 'Xenova', 'bge-small-en-v1.5')}`);
+  });
+
+  // A server worker's share of the cores (src/embed/threads.ts): each thread onnxruntime's pool adds
+  // beyond the first is one more thread in the process, so the count shows the setting took effect.
+  it.runIf(process.platform === 'linux')('runs its inferences on the threads the process is given', () => {
+    const threadsWith = (count: number) =>
+      Number(execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'inferenceThreads.ts'), String(count)], { encoding: 'utf8' }).trim());
+    expect(threadsWith(3) - threadsWith(1)).toBe(2);
   });
 });
 

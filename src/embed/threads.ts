@@ -1,25 +1,52 @@
+import { readFileSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
+
+const { onnx } = onnxProto;
 
 /**
  * How many threads onnxruntime gives each inference in this process. Its default is one per core,
  * which is right for one process; the server's workers (src/serve/cluster.ts) each take their
  * share of the cores instead, so two workers on two cores run two inferences side by side rather
- * than four threads contending for two cores. transformers.js creates its sessions without
- * options, so the count is added where every session is created.
+ * than each worker's pool thread spinning on the core the other worker needs.
+ *
+ * onnxruntime-node 1.14's binding (the one transformers.js 2.17 runs on) drops `intraOpNumThreads`
+ * (measured: its session has the same pool thread whatever the option, busy-waiting after every
+ * call). onnxruntime itself reads a session's threads from the model's `ort_config` metadata when
+ * ORT_LOAD_CONFIG_FROM_MODEL=1, so the count travels inside the model bytes of every session this
+ * process creates, transformers.js's included.
  */
 let threads: number | null = null;
+
+/** `model` with its session options in its metadata. */
+function withThreadConfig(model: Uint8Array, count: number): Uint8Array {
+  const config = { session_options: { intra_op_num_threads: count, inter_op_num_threads: 1 } };
+  const extra = onnx.ModelProto.encode(onnx.ModelProto.create({ metadataProps: [{ key: 'ort_config', value: JSON.stringify(config) }] })).finish();
+  // Protobuf lets later bytes add to a repeated field (metadata_props), so even a large model
+  // is extended without decoding it; a key given twice takes its last value.
+  const out = new Uint8Array(model.byteLength + extra.byteLength);
+  out.set(model);
+  out.set(extra, model.byteLength);
+  return out;
+}
 
 const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (...args: unknown[]) => Promise<ort.InferenceSession>;
 (ort.InferenceSession as { create: unknown }).create = (...args: unknown[]) => {
   if (threads === null) return create(...args);
-  // create(source, options?) or create(buffer, byteOffset, byteLength?, options?): options come last, if at all.
-  const last = args.at(-1);
-  const hasOptions = typeof last === 'object' && last !== null && !(last instanceof Uint8Array) && !(last instanceof ArrayBuffer);
-  const options = { ...(hasOptions ? (last as ort.InferenceSession.SessionOptions) : {}), intraOpNumThreads: threads, interOpNumThreads: 1 };
-  return create(...(hasOptions ? args.slice(0, -1) : args), options);
+  // create(path | bytes, options?) or create(buffer, byteOffset, byteLength?, options?).
+  const [source, offset, length] = args;
+  const options = args.find((a, i) => i > 0 && typeof a === 'object' && a !== null);
+  const bytes =
+    typeof source === 'string'
+      ? new Uint8Array(readFileSync(source))
+      : source instanceof Uint8Array
+        ? source
+        : new Uint8Array(source as ArrayBuffer, typeof offset === 'number' ? offset : 0, typeof length === 'number' ? length : undefined);
+  return create(withThreadConfig(bytes, threads), ...(options ? [options] : []));
 };
 
 /** Sessions created from now on run each inference on `count` threads. */
 export function setInferenceThreads(count: number): void {
   threads = count;
+  process.env.ORT_LOAD_CONFIG_FROM_MODEL = '1';
 }
