@@ -209,7 +209,7 @@ const buildPeakRss = peakRss;
 
 // Exact top-10 of every query: (passages x dim) x (dim x queries) a block at a time, keeping each query's best.
 log('Exact search for the ground truth...');
-const ops = await createDenseOps();
+const ops = await createDenseOps({ everyCore: true });
 const transposed = new Float32Array(dim * queryCount);
 for (let q = 0; q < queryCount; q++) for (let d = 0; d < dim; d++) transposed[d * queryCount + q] = queries[q * dim + d];
 const best = Array.from({ length: queryCount }, () => ({ ids: new Int32Array(K).fill(-1), scores: new Float32Array(K).fill(-Infinity) }));

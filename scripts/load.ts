@@ -4,9 +4,12 @@
  * /api/search with varied queries, on the SciFact index (the seeds when SciFact is absent), once per
  * worker count asked for (by default 1, then one per core), one after the other in this run. Prints
  * requests per second, latency p50/p99, errors and the server's peak memory (all its processes)
- * during a warm-up and during the same length at the end of the load, and each count's throughput
- * as a ratio to the first; exits 1 on any error or on memory growth > 10%.
- * Usage: npm run --silent load -- [--suite auto|seeds|scifact] [--workers 1,2] [--duration S] [--connections N] [--warmup S]
+ * during a warm-up and during the same length at the end of the load, the cores this process
+ * itself took while driving, and each count's throughput as a ratio to the first; exits 1 on any error or on memory growth > 10%. With --rounds N the
+ * counts are measured N times over, alternating (1, 2, 1, 2, ...), each ratio within its round,
+ * and the median of each count's ratios is printed last: one run's figures move between runs on a
+ * shared machine, a ratio within a round much less.
+ * Usage: npm run --silent load -- [--suite auto|seeds|scifact] [--workers 1,2] [--rounds N] [--duration S] [--connections N] [--warmup S]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,8 +32,9 @@ const options = new Command()
   .option('--connections <n>', 'concurrent clients', positive, 50)
   .option('--warmup <s>', 'seconds of load before memory is first measured', positive, 15)
   .option('--workers <list>', 'worker counts to measure, one run each, comma-separated', (v) => v.split(',').map(positive), [...new Set([1, availableParallelism()])])
+  .option('--rounds <n>', 'times to measure the worker counts, alternating', positive, 1)
   .parse()
-  .opts<{ suite: 'auto' | 'seeds' | 'scifact'; duration: number; connections: number; warmup: number; workers: number[] }>();
+  .opts<{ suite: 'auto' | 'seeds' | 'scifact'; duration: number; connections: number; warmup: number; workers: number[]; rounds: number }>();
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const ROOT = join(import.meta.dirname, '..');
@@ -124,7 +128,9 @@ async function run(workers: number) {
   log(`Warming up (${options.warmup} s)...`);
   const { peak: before } = await peakRss(child.pid!, drive(port, options.warmup, false), window, options.warmup);
   log(`Load: ${options.connections} clients for ${options.duration} s...`);
+  const cpu = process.cpuUsage();
   const { result, peak: after } = await peakRss(child.pid!, drive(port, options.duration, true), window, options.duration);
+  const used = process.cpuUsage(cpu);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
   return {
@@ -141,19 +147,33 @@ async function run(workers: number) {
     peakRssEndOfLoadMiB: after,
     memoryGrowth: (after - before) / before,
     failures: { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx },
+    // The cores this driving process took from the server's machine during the load.
+    driverCores: (used.user + used.system) / 1e6 / result.duration,
   };
 }
 
-const runs = [];
-for (const workers of options.workers) runs.push(await run(workers));
 const failures: string[] = [];
-for (const figures of runs) {
-  const ratio = figures.requestsPerSecond / runs[0].requestsPerSecond;
+const ratios = new Map<number, number[]>(options.workers.map((w) => [w, []]));
+for (let round = 1; round <= options.rounds; round++) {
+  const runs = [];
+  for (const workers of options.workers) runs.push(await run(workers));
+  for (const figures of runs) {
+    const ratio = figures.requestsPerSecond / runs[0].requestsPerSecond;
+    ratios.get(figures.workers)!.push(ratio);
+    log('');
+    for (const [name, value] of Object.entries({ round, ...figures, throughputRatio: ratio })) log(`${name.padEnd(20)} ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : typeof value === 'object' ? JSON.stringify(value) : value}`);
+    process.stdout.write(`${JSON.stringify({ suite, round, ...figures, throughputRatio: ratio })}\n`);
+    if (figures.errors > 0) failures.push(`${figures.errors} requests failed with ${figures.workers} workers`);
+    if (figures.memoryGrowth > 0.1) failures.push(`memory grew ${(figures.memoryGrowth * 100).toFixed(1)}% under load with ${figures.workers} workers (limit 10%)`);
+  }
+}
+if (options.rounds > 1) {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   log('');
-  for (const [name, value] of Object.entries({ ...figures, throughputRatio: ratio })) log(`${name.padEnd(20)} ${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : typeof value === 'object' ? JSON.stringify(value) : value}`);
-  process.stdout.write(`${JSON.stringify({ suite, ...figures, throughputRatio: ratio })}\n`);
-  if (figures.errors > 0) failures.push(`${figures.errors} requests failed with ${figures.workers} workers`);
-  if (figures.memoryGrowth > 0.1) failures.push(`memory grew ${(figures.memoryGrowth * 100).toFixed(1)}% under load with ${figures.workers} workers (limit 10%)`);
+  for (const [workers, list] of ratios) {
+    log(`${workers} worker${workers === 1 ? '' : 's'}: throughput ratio ${list.map((r) => r.toFixed(2)).join(', ')} (median ${median(list).toFixed(2)})`);
+    process.stdout.write(`${JSON.stringify({ suite, workers, rounds: options.rounds, throughputRatios: list, medianThroughputRatio: median(list) })}\n`);
+  }
 }
 if (failures.length) {
   log(`FAILED: ${failures.join('; ')}`);

@@ -74,12 +74,17 @@ describe('the built-in model', () => {
     await expect(loadEmbedder(other)).rejects.toThrowError(`Model "Xenova/bge-small-en-v1.5" was not found at ${join(modelsDir, 'Xenova', 'bge-small-en-v1.5')}`);
   });
 
-  // A server worker's share of the cores (src/embed/threads.ts): each thread onnxruntime's pool adds
-  // beyond the first is one more thread in the process, so the count shows the setting took effect.
-  it.runIf(process.platform === 'linux')('runs its inferences on the threads the process is given', () => {
-    const threadsWith = (count: number) =>
-      Number(execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'inferenceThreads.ts'), String(count)], { encoding: 'utf8' }).trim());
-    expect(threadsWith(3) - threadsWith(1)).toBe(2);
+  // `npm start` runs inferences on one thread (src/embed/threads.ts): each thread of onnxruntime's
+  // pool beyond the first is one more thread in the process, so counting them shows the setting took.
+  it.runIf(process.platform === 'linux')('runs its inferences on the threads the process is given, and training on every core', () => {
+    const gained = (threads: string) =>
+      JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'inferenceThreads.ts'), threads], { encoding: 'utf8' })) as { model: number; answer: number; training: number };
+    const [one, three, unset] = [gained('1'), gained('3'), gained('default')];
+    // Three threads a session are two more than one: the model's session, and the answer step's two.
+    expect(three.model - one.model).toBe(2);
+    expect(three.answer - one.answer).toBe(4);
+    // Training's products keep onnxruntime's own pool whatever the setting.
+    expect(one.training).toBe(unset.training);
   });
 });
 

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { buildSummary, openArchive, prepareIndexFiles, rebuild } from '../archive.js';
+import { setInferenceThreads } from '../embed/index.js';
 import { checkIndex, type Manifest } from '../index/index.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import cluster from 'node:cluster';
@@ -31,6 +32,11 @@ function configFrom(options: PathOptions, extra: ConfigInput = {}) {
 const prepare = (options: PathOptions) => prepareWithProgress(configFrom(options), { verify: options.verify });
 
 const program = new Command('archive').description('A searchable semantic archive with question answering.').showHelpAfterError();
+// The commands that answer questions run each inference on one thread (src/embed/threads.ts):
+// a question's inferences are small. build-index keeps onnxruntime's pool of one per core.
+program.hook('preAction', (_program, command) => {
+  if (['start', 'search', 'batch'].includes(command.name())) setInferenceThreads(1);
+});
 const withPaths = (cmd: Command) =>
   cmd
     .option('--corpus <dir>', 'folder of documents (default: seeds)')

@@ -6,9 +6,12 @@ const { onnx } = onnxProto;
 
 /**
  * How many threads onnxruntime gives each inference in this process. Its default is one per core,
- * which is right for one process; the server's workers (src/serve/cluster.ts) each take their
- * share of the cores instead, so two workers on two cores run two inferences side by side rather
- * than each worker's pool thread spinning on the core the other worker needs.
+ * which suits large products (training's, which keep it: createDenseOps({ everyCore })); a search's
+ * inferences are small (one question, a few sentences), and a pool thread mostly busy-waits
+ * between them, on the core another search or another worker needs. So the commands that answer
+ * questions (src/cli/main.ts) run every inference on one thread. Measured: one serving process
+ * 45-48 SciFact searches a second with onnxruntime's default, 56-59 on one thread; a 100-query
+ * batch 0.79x the time; the built-in model embeds passages as fast on one thread.
  *
  * onnxruntime-node 1.14's binding (the one transformers.js 2.17 runs on) drops `intraOpNumThreads`
  * (measured: its session has the same pool thread whatever the option, busy-waiting after every
@@ -31,6 +34,10 @@ function withThreadConfig(model: Uint8Array, count: number): Uint8Array {
 }
 
 const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (...args: unknown[]) => Promise<ort.InferenceSession>;
+
+/** A session on onnxruntime's own threads (one per core) whatever this process's setting: for training's large products. */
+export const createSessionOnAllCores = (model: Uint8Array, options: ort.InferenceSession.SessionOptions) => create(model, options);
+
 (ort.InferenceSession as { create: unknown }).create = (...args: unknown[]) => {
   if (threads === null) return create(...args);
   // create(path | bytes, options?) or create(buffer, byteOffset, byteLength?, options?).

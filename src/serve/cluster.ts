@@ -1,9 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import type { ServerType } from '@hono/node-server';
 import { buildSummary, openArchive, rebuild, type Archive } from '../archive.js';
 import type { Config } from '../config.js';
-import { setInferenceThreads } from '../embed/index.js';
 import { liveManifest } from '../index/index.js';
 import { createApp, type ReindexSummary } from './app.js';
 import { closeGracefully, listen, singleUpdates, watchForUpdates } from './server.js';
@@ -125,8 +123,6 @@ export async function startCluster(config: Config, log: (message: string) => voi
 /** A worker's part: serve the live index, reopen it when the primary says an update is in, and stop when told. */
 export async function runWorker(config: Config, log: (message: string) => void): Promise<void> {
   const send = (m: ToPrimary) => process.send!(m);
-  // Each worker takes its share of the cores for the models (see src/embed/threads.ts).
-  setInferenceThreads(Math.max(1, Math.floor(availableParallelism() / config.server.workers)));
   let live: Archive = await openArchive(config);
   let asked = 0;
   const waiting = new Map<number, (m: Extract<ToWorker, { type: 'reindexed' }>) => void>();

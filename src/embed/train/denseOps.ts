@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
+import { createSessionOnAllCores } from '../threads.js';
 
 const { onnx } = onnxProto;
 
@@ -35,10 +36,15 @@ export interface DenseOps {
   times(a: Float32Array, b: Float32Array, rows: number, k: number, m: number): Promise<Float32Array>;
 }
 
-export async function createDenseOps(): Promise<DenseOps> {
+/**
+ * Products on this process's inference threads (the answer step's small ones), or with `everyCore`
+ * on onnxruntime's own pool of one thread per core (training's and benchmarks' large ones).
+ */
+export async function createDenseOps({ everyCore = false }: { everyCore?: boolean } = {}): Promise<DenseOps> {
   const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' } as const;
-  const tn = await ort.InferenceSession.create(matmulGraph(true), options);
-  const nn = await ort.InferenceSession.create(matmulGraph(false), options);
+  const create = everyCore ? createSessionOnAllCores : (model: Uint8Array, o: typeof options) => ort.InferenceSession.create(model, o);
+  const tn = await create(matmulGraph(true), options);
+  const nn = await create(matmulGraph(false), options);
   const run = async (session: ort.InferenceSession, a: Float32Array, aDims: number[], b: Float32Array, bDims: number[]) => {
     const out = await session.run({ a: new ort.Tensor('float32', a, aDims), b: new ort.Tensor('float32', b, bDims) });
     return out.c.data as Float32Array;

@@ -50,7 +50,7 @@ async function orthonormalize(ops: DenseOps, q: Float32Array, rows: number, k: n
  */
 export async function embedSymmetric(m: SparseMatrix, dim: number, options: { oversample?: number; powerIterations?: number; seed?: number; eigenPower?: number } = {}): Promise<{ vectors: Float32Array; dim: number }> {
   const { oversample = 16, powerIterations = 3, seed = 42, eigenPower = 0.5 } = options;
-  const ops = await createDenseOps();
+  const ops = await createDenseOps({ everyCore: true });
   const random = seededRandom(seed);
   let k = Math.min(dim + oversample, m.size);
   let q: Float32Array = new Float32Array(m.size * k).map(() => random() * 2 - 1);
