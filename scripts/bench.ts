@@ -16,6 +16,7 @@ import { openArchive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
 import { loadModelFolder, trainBuiltinModel, type Embedder } from '../src/embed/index.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { percentile } from '../src/eval/metrics.js';
 import { locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
 import { buildIndex, loadIndexModel, readManifest } from '../src/index/index.js';
 import { readCorpus, readOptions } from '../src/ingest/index.js';
@@ -28,10 +29,6 @@ const options = new Command()
   .parse()
   .opts<{ suite: 'seeds' | 'scifact'; queries: number; skipModel?: boolean }>();
 
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const ROOT = join(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'archive-bench-'));

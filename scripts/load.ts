@@ -5,10 +5,11 @@
  * worker count asked for (by default 1, then one per core), one after the other in this run. Prints
  * requests per second, latency p50/p99, errors and the server's peak memory (all its processes)
  * during a warm-up and during the same length at the end of the load, the cores this process
- * itself took while driving, and each count's throughput as a ratio to the first; exits 1 on any error or on memory growth > 10%. With --rounds N the
- * counts are measured N times over, alternating (1, 2, 1, 2, ...), each ratio within its round,
- * and the median of each count's ratios is printed last: one run's figures move between runs on a
- * shared machine, a ratio within a round much less.
+ * itself took while driving, and each count's throughput as a ratio to the first; exits 1 on any
+ * error or on memory growth > 10%. With --rounds N the counts are measured N times over,
+ * alternating (1, 2, 1, 2, ...), each ratio within its round, and the median of each count's
+ * ratios is printed last: one run's figures move between runs on a shared machine, a ratio within
+ * a round much less.
  * Usage: npm run --silent load -- [--suite auto|seeds|scifact] [--workers 1,2] [--rounds N] [--duration S] [--connections N] [--warmup S]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,7 @@ import autocannon from 'autocannon';
 import { Command, Option } from 'commander';
 import type { ConfigInput } from '../src/config.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { percentile } from '../src/eval/metrics.js';
 import { locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
 
 const positive = (v: string) => {
@@ -168,11 +170,10 @@ for (let round = 1; round <= options.rounds; round++) {
   }
 }
 if (options.rounds > 1) {
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   log('');
   for (const [workers, list] of ratios) {
-    log(`${workers} worker${workers === 1 ? '' : 's'}: throughput ratio ${list.map((r) => r.toFixed(2)).join(', ')} (median ${median(list).toFixed(2)})`);
-    process.stdout.write(`${JSON.stringify({ suite, workers, rounds: options.rounds, throughputRatios: list, medianThroughputRatio: median(list) })}\n`);
+    log(`${workers} worker${workers === 1 ? '' : 's'}: throughput ratio ${list.map((r) => r.toFixed(2)).join(', ')} (median ${percentile(list, 50).toFixed(2)})`);
+    process.stdout.write(`${JSON.stringify({ suite, workers, rounds: options.rounds, throughputRatios: list, medianThroughputRatio: percentile(list, 50) })}\n`);
   }
 }
 if (failures.length) {

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
  * to it as to any server. PGlite runs one connection at a time: give the archive
  * `store.connections: 1`. More than one connection (`maxConnections`) shares one session, so two
  * transactions at once would mix: only for processes that read. For tests, `npm run eval` and
- * bench-scale; `npm run pglite` starts one.
+ * bench-scale; `npx tsx scripts/pglite.ts [data-folder]` starts one on its own.
  */
 export async function startPglite(options: { dataDir?: string; port?: number; maxConnections?: number } = {}): Promise<{ url: string; db: PGlite; stop: () => Promise<void> }> {
   const db = await PGlite.create({ dataDir: options.dataDir, extensions: { vector, pg_textsearch } });

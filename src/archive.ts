@@ -1,6 +1,7 @@
 import { answerQuestion, loadAnswerModel, SentenceCache, WordVectors, type AnswerModel } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import type { Embedder } from './embed/index.js';
+import { bySource } from './ingest/index.js';
 import { buildIndex, checkIndex, IndexDamagedError, indexStaleness, listFiles, liveManifest, loadIndex, loadIndexModel, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
 import { loadReranker, rankPassages, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
@@ -174,7 +175,7 @@ async function openLiveIndex(config: Config, embedder?: Embedder): Promise<Loade
 
 function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder), answers: AnswerModel = loadAnswerModel(config), wordVectors = new WordVectors(embedder)): Archive {
   const idf = (term: string) => index.store.idf(term);
-  const sorted = [...index.documents.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
+  const sorted = [...index.documents.values()].sort(bySource);
   return {
     config,
     index,

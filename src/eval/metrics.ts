@@ -26,3 +26,9 @@ export function mrrAt(ranking: string[], judged: Judgements, k: number): number 
 }
 
 export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** The p-th percentile by nearest rank (the 50th of an even count is the lower middle value). */
+export function percentile(xs: number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}

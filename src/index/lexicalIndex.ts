@@ -21,6 +21,9 @@ export function luceneLength(length: number): number {
   return FREE + ((rest >>> shift) << shift);
 }
 
+/** Lucene's BM25 idf of a term found in `df` of `n` texts: ln(1 + (n - df + 0.5) / (df + 0.5)). Both stores weigh words with it. */
+export const bm25Idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
+
 /**
  * BM25 (Lucene's idf, k1, b and length encoding) over a list of texts, with our tokenizer (Lucene stop words,
  * Porter stems). An inverted index of typed arrays, scored into one array per query: we used
@@ -118,11 +121,10 @@ export class LexicalIndex {
     return this.lengths.length;
   }
 
-  /** Inverse document frequency of an already-processed term: ln(1 + (N - df + 0.5) / (df + 0.5)). */
+  /** Inverse document frequency of an already-processed term (bm25Idf). */
   idf(term: string): number {
     const t = this.terms.get(term);
-    const df = t === undefined ? 0 : this.starts[t + 1] - this.starts[t];
-    return Math.log(1 + (this.size - df + 0.5) / (df + 0.5));
+    return bm25Idf(this.size, t === undefined ? 0 : this.starts[t + 1] - this.starts[t]);
   }
 
   /** BM25 score of every text for the query (0 where no query term occurs), indexed by label. */

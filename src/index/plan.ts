@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { groupBy } from '../group.js';
 import type { Embedder, EmbedderInfo } from '../embed/index.js';
 import { extensionOf, readCorpus, readOptions, type CorpusReadResult, type KnownFiles } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
@@ -36,12 +37,7 @@ export const knownFiles = (manifest: Manifest): KnownFiles => ({ sources: manife
 
 /** An index from its parts, with the lookups it keeps beside its lists (documents by id and source, each document's chunks). */
 export function assembleIndex(manifest: Manifest, documents: SourceDocument[], chunks: Chunk[], store: PassageStore): ArchiveIndex {
-  const chunksByDoc = new Map<string, Chunk[]>();
-  for (const c of chunks) {
-    const list = chunksByDoc.get(c.docId);
-    if (list) list.push(c);
-    else chunksByDoc.set(c.docId, [c]);
-  }
+  const chunksByDoc = groupBy(chunks, (c) => c.docId);
   return { manifest, documents: new Map(documents.map((d) => [d.id, d])), chunks, store, documentsBySource: new Map(documents.map((d) => [d.source, d])), chunksByDoc };
 }
 

@@ -35,7 +35,7 @@ export interface StoreStats {
  * Where passages' vectors and terms are kept and searched: the embedded files of an index folder,
  * or a Postgres database (src/index/postgres). Chunk ids are the index's (`ArchiveIndex.chunks`).
  * Writing is each store's own build: a new generation of files (buildIndex), or documents added
- * and deleted in transactions (postgres/build.ts).
+ * and deleted in transactions (postgres/index.ts).
  */
 export interface PassageStore {
   /** The k passages nearest the query vector (approximate), best first. */

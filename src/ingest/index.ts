@@ -67,8 +67,11 @@ export function listCorpusFiles(corpusDir: string): CorpusFile[] {
     }
   };
   walk(corpusDir);
-  return found.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  return found.sort(bySource);
 }
+
+/** The order documents (and so their chunks) are numbered in, whichever store keeps them: by source, as code compares strings. */
+export const bySource = (a: { source: string }, b: { source: string }) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0);
 
 export const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 

@@ -4,6 +4,8 @@ import { dirname, join, relative } from 'node:path';
 import type pg from 'pg';
 import { chunkDocument } from '../../chunk/index.js';
 import { UserError, type Config } from '../../config.js';
+import { groupBy } from '../../group.js';
+import { bySource } from '../../ingest/index.js';
 import { lexicalTerms } from '../../text/tokens.js';
 import type { Chunk, SourceDocument } from '../../types.js';
 import { StoredChunk } from '../artifacts.js';
@@ -77,15 +79,9 @@ async function fetchModel(pool: pg.Pool, config: Config, folder: string | null):
   const target = join(config.indexDir, folder);
   const tmp = `${target}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  const files = new Map<string, Buffer[]>();
-  for (const r of rows) {
-    const parts = files.get(r.path);
-    if (parts) parts.push(r.bytes);
-    else files.set(r.path, [r.bytes]);
-  }
-  for (const [path, parts] of files) {
+  for (const [path, parts] of groupBy(rows, (r) => r.path)) {
     mkdirSync(dirname(join(tmp, path)), { recursive: true });
-    writeFileSync(join(tmp, path), Buffer.concat(parts));
+    writeFileSync(join(tmp, path), Buffer.concat(parts.map((p) => p.bytes)));
   }
   renameSync(tmp, target);
 }
@@ -133,13 +129,8 @@ async function loadPassages(config: Config, manifest: Manifest, documents: Sourc
   if (missing.length) throw new IndexDamagedError(`${where(config)} is missing search indexes (${missing.join(', ')})`);
   const { rows: passages } = await pool.query<{ id: number; document_id: string; start_offset: number; end_offset: number }>('SELECT id, document_id, start_offset, end_offset FROM passages ORDER BY document_id, position');
   if (passages.length !== manifest.counts.chunks) throw new IndexDamagedError(`${where(config)} holds ${passages.length} passages, its manifest says ${manifest.counts.chunks}`);
-  const byDocument = new Map<string, typeof passages>();
-  for (const p of passages) {
-    const own = byDocument.get(p.document_id);
-    if (own) own.push(p);
-    else byDocument.set(p.document_id, [p]);
-  }
-  const sorted = [...documents].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  const byDocument = groupBy(passages, (p) => p.document_id);
+  const sorted = [...documents].sort(bySource);
   const chunks: Chunk[] = [];
   const rows: number[] = [];
   for (const doc of sorted) {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { queryTerms } from '../../text/tokens.js';
+import { bm25Idf } from '../lexicalIndex.js';
 import type { AllowedDocuments, ChunkScores, PassageStore, ScoredChunk, StoreStats } from '../store.js';
 import { closeDatabase, searchConnection } from './database.js';
 
@@ -92,9 +93,7 @@ export class PostgresStore implements PassageStore {
   }
 
   idf(term: string): number {
-    const df = this.lexicon.get(term) ?? 0;
-    const n = this.rowOfChunk.length;
-    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    return bm25Idf(this.rowOfChunk.length, this.lexicon.get(term) ?? 0);
   }
 
   stats(): StoreStats {
