@@ -1,11 +1,11 @@
 /**
  * Retrieval and answer quality: prints tables (stderr) and writes a JSON report under reports/.
- * Usage: npm run --silent eval -- [--suite seeds|wikiqa|scifact|all] [--split train|test]
+ * Usage: npm run --silent eval -- [--suite seeds|wikiqa|scifact|council|all] [--split train|test]
  * Ranking suites report the full pipeline beside BM25 alone and dense alone, from the same index;
  * answer suites report the answer model beside each ablation model that train-answer wrote.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
@@ -17,15 +17,17 @@ import { prepareWithProgress } from '../src/cli/progress.js';
 import { loadAnswerModel } from '../src/answer/index.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics, type TriggerMetrics } from '../src/eval/wikiqa.js';
 import { readCorpus } from '../src/ingest/index.js';
+import { checkExtraction, locateCouncilDocs, pageEdgeLines, readCouncilSuite, scoreCouncilAnswer, summarizeCouncil, type BatchAnswer, type ExtractionCheck } from '../src/eval/council.js';
+import { openIndex } from '../src/index/index.js';
 import { startPglite } from './pglite.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const REPORTS = join(ROOT, 'reports');
 const options = new Command()
-  .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'wikiqa', 'scifact', 'all']).default('all'))
+  .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'wikiqa', 'scifact', 'council', 'all']).default('all'))
   .addOption(new Option('--split <split>', 'SciFact split').choices(['train', 'test']).default('test'))
   .parse()
-  .opts<{ suite: 'seeds' | 'wikiqa' | 'scifact' | 'all'; split: 'train' | 'test' }>();
+  .opts<{ suite: 'seeds' | 'wikiqa' | 'scifact' | 'council' | 'all'; split: 'train' | 'test' }>();
 const runs = (suite: string) => options.suite === suite || options.suite === 'all';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -203,6 +205,46 @@ if (runs('scifact')) {
       }
     }
     (report.suites as Record<string, unknown>).scifact = { split: options.split, queries: queries.length, documents, index: built.index, rows };
+  }
+}
+
+if (runs('council')) {
+  const corpusDir = locateCouncilDocs(ROOT);
+  if (!corpusDir) {
+    log('\nCouncil documents: skipped, not found (set COUNCIL_DOCS or place them at ../shared/bench/council-docs).');
+  } else {
+    // Real council PDFs as a user's second archive: build-index, then batch, through the CLI.
+    const suite = readCouncilSuite(join(ROOT, 'tests', 'fixtures', 'council-questions.json'));
+    const indexDir = join(REPORTS, 'council', 'index');
+    const paths = ['--corpus', corpusDir, '--index', indexDir];
+    log(`\nCouncil documents: npm run build-index -- ${paths.join(' ')}`);
+    const [build] = await cli(['build-index', ...paths]);
+    const input = join(REPORTS, 'council', 'questions.jsonl');
+    writeFileSync(input, suite.questions.map((q) => JSON.stringify({ id: q.id, query: q.question })).join('\n') + '\n');
+    log(`npm run batch -- --k 5 --input ${input}`);
+    const lines = new Map((await cli(['batch', '--k', '5', '--input', input, ...paths])).map((l) => JSON.parse(l) as BatchAnswer).map((l) => [l.id, l]));
+    const outcomes = suite.questions.map((q) => scoreCouncilAnswer(q, lines.get(q.id)!));
+    const summary = summarizeCouncil(outcomes);
+    log(`Council questions (index ${JSON.parse(build).index}): ${summary.answerable} answerable, ${summary.unanswerable} unanswerable`);
+    log(`top-1 ${fmt(summary.top1)}  top-5 ${fmt(summary.top5)}  answer right ${fmt(summary.answerRight)}  page right ${fmt(summary.pageRight)}  unanswerable withheld ${summary.unanswerableWithheld} of ${summary.unanswerable}`);
+    for (const [kind, k] of Object.entries(summary.byKind)) log(`  ${kind.padEnd(10)} ${String(k.questions).padStart(2)} questions: top-1 ${fmt(k.top1)}  top-5 ${fmt(k.top5)}  answer right ${fmt(k.answerRight)}`);
+    for (const o of outcomes) log(`  ${o.id} rank ${o.rank ?? '-'} ${o.answerRight ? 'right' : 'wrong'} page ${o.answerPage ?? '-'}${o.pageRight ? '' : ' (wrong page)'}: ${(o.answer ?? '(no answer)').slice(0, 150)}`);
+    // How each document's text was read: from the index the build wrote, against each PDF's own page edges.
+    const index = await openIndex(indexDir);
+    const checks: ExtractionCheck[] = [];
+    for (const expected of suite.documents) {
+      const document = index.documentsBySource.get(expected.source);
+      if (!document) {
+        log(`  ${expected.source}: not in the index`);
+        continue;
+      }
+      checks.push(checkExtraction(document, expected, await pageEdgeLines(readFileSync(join(corpusDir, expected.source)))));
+    }
+    log(`\n${'document'.padEnd(44)} pages furniture fused para/page words odd title date`);
+    for (const c of checks) log(`${c.source.slice(0, 43).padEnd(44)} ${String(c.pages).padStart(5)} ${String(c.furnitureLeft).padStart(9)} ${String(c.fusedFootnoteNumbers).padStart(5)} ${c.paragraphsPerPage.toFixed(1).padStart(9)} ${String(c.medianParagraphWords).padStart(5)} ${String(c.oddCharacters).padStart(3)} ${c.titleRight ? 'ok' : 'no'}    ${c.dateRight ? 'ok' : 'no'}  ${c.date ?? '-'} | ${c.title.slice(0, 70)}`);
+    const total = (f: (c: ExtractionCheck) => number) => checks.reduce((s, c) => s + f(c), 0);
+    log(`${'all'.padEnd(44)} ${String(total((c) => c.pages)).padStart(5)} ${String(total((c) => c.furnitureLeft)).padStart(9)} ${String(total((c) => c.fusedFootnoteNumbers)).padStart(5)} ${(total((c) => c.paragraphsPerPage * c.pages) / total((c) => c.pages)).toFixed(1).padStart(9)}       ${String(total((c) => c.oddCharacters)).padStart(3)} ${total((c) => (c.titleRight ? 1 : 0))}/${checks.length} ${total((c) => (c.dateRight ? 1 : 0))}/${checks.length}`);
+    (report.suites as Record<string, unknown>).council = { index: JSON.parse(build).index, summary, outcomes, extraction: checks };
   }
 }
 

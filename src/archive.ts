@@ -121,6 +121,11 @@ export async function rebuild(config: Config, hooks: PrepareHooks): Promise<Buil
       ? `Embedded all ${report.embedded} passages (${report.fullRebuild}).`
       : `Updated the index: ${what.join('; ') || 'no file changed'}; embedded ${report.embedded} of ${report.manifest.counts.chunks} passages, reused the rest.`,
   );
+  const { ocr } = report;
+  if (ocr.pages) {
+    const low = ocr.lowConfidence.map((p) => `${p.source} p. ${p.page} (${p.confidence})`);
+    hooks.log(`Read ${ocr.pages} scanned page${ocr.pages === 1 ? '' : 's'} by OCR, mean confidence ${ocr.meanConfidence}${low.length ? `; ${low.length} under ${ocr.minConfidence}, worth checking: ${listFiles(low)}` : ''}.`);
+  }
   const oov = report.manifest.outOfVocabulary;
   if (oov) hooks.log(`The model does not know ${percent(oov.share)} of the corpus' words (${percent(oov.atTraining)} when it was trained; it is retrained past ${percent(oov.atTraining + oov.retrainAbove)}).`);
   const formats = Object.entries(report.formats).map(([ext, n]) => `${n} ${ext}`).join(', ');
@@ -136,7 +141,7 @@ const firstOf = <T>(items: T[]) => ({ count: items.length, first: items.slice(0,
 
 /** What a build did, as the CLI prints it and POST /api/reindex answers it. */
 export function buildSummary(report: BuildReport) {
-  const { manifest, changes, embedded, fullRebuild, skipped, trained, ms } = report;
+  const { manifest, changes, embedded, fullRebuild, skipped, ocr, trained, ms } = report;
   return {
     index: manifest.id,
     documents: manifest.counts.documents,
@@ -147,6 +152,7 @@ export function buildSummary(report: BuildReport) {
     outOfVocabulary: manifest.outOfVocabulary,
     changes: { added: firstOf(changes.added), changed: firstOf(changes.changed), removed: firstOf(changes.removed) },
     skipped: firstOf(skipped),
+    ocr: { pages: ocr.pages, meanConfidence: ocr.meanConfidence, lowConfidence: firstOf(ocr.lowConfidence) },
     ms,
   };
 }

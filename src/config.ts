@@ -37,6 +37,10 @@ export const ConfigSchema = z.object({
     .object({
       /** Files larger than this are skipped with a reason instead of read. */
       maxFileMB: z.number().positive().max(10_000).default(50),
+      /** Read scanned PDF pages and images (.png, .jpg, .tif) by OCR; off, they are skipped with the reason. */
+      ocr: z.boolean().default(true),
+      /** A page OCR read with a mean confidence (0 to 100) under this is listed in the build summary, to be checked. */
+      ocrMinConfidence: z.number().min(0).max(100).default(60),
     })
     .prefault({}),
   chunking: z

@@ -12,6 +12,15 @@ export interface SourceDocument {
   text: string;
   /** For paged formats (PDF): the offset in `text` where each page starts, page 1 first. */
   pageStarts?: number[];
+  /** Headings the layout or markup shows, in order (each a paragraph of `text`). */
+  headings?: Heading[];
+}
+
+/** A heading of a document: its span in the clean text and its level (1 is the largest). */
+export interface Heading {
+  start: number;
+  end: number;
+  level: number;
 }
 
 /** A passage of a document: `text === document.text.slice(start, end)`. */
@@ -38,6 +47,8 @@ export interface SearchHit extends Citation {
   rank: number;
   score: number;
   text: string;
+  /** The headings the passage stands under (PDF layout, HTML markup), outermost first; null when none. */
+  section: string | null;
   /** The best-matching sentence, as offsets into the document's clean text. */
   sentence: { start: number; end: number; page: number | null; text: string; score: number };
   scores: { dense: number; bm25: number };

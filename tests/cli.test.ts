@@ -55,7 +55,7 @@ describe('the command line', () => {
     const [first, plain, broken, empty, last] = lines;
     expect(Object.keys(first)).toEqual(['id', 'query', 'answer', 'results', 'index']);
     expect(first.results).toHaveLength(2);
-    expect(Object.keys(first.results[0])).toEqual(['rank', 'score', 'docId', 'source', 'title', 'date', 'page', 'start', 'end', 'text', 'sentence']);
+    expect(Object.keys(first.results[0])).toEqual(['rank', 'score', 'docId', 'source', 'title', 'date', 'page', 'start', 'end', 'section', 'text', 'sentence']);
     expect(Object.keys(first.results[0].sentence)).toEqual(['start', 'end', 'page', 'text', 'score']);
     expect(Object.keys(first.answer.citation)).toEqual(['docId', 'source', 'title', 'date', 'page', 'start', 'end']);
     expect(plain.query).toBe('Heart of Wessex');

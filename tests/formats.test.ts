@@ -34,7 +34,7 @@ beforeAll(async () => {
   writeFileSync(join(corpus, 'bad', 'empty.txt'), '');
   writeFileSync(join(corpus, 'bad', 'latin1.txt'), Buffer.from('Caf\xe9 society in Southampton, na\xefve politics.', 'latin1'));
   writeFileSync(join(corpus, 'bad', 'corrupt.docx'), 'PK this is not a zip archive');
-  writeFileSync(join(corpus, 'bad', 'scan.pdf'), await makePdf([[]]));
+  writeFileSync(join(corpus, 'bad', 'empty.pdf'), await makePdf([[]]));
   // 200 MB, sparse: it costs no disk, and its size alone must get it skipped unread.
   const huge = openSync(join(corpus, 'bad', 'huge.txt'), 'w');
   closeSync(huge);
@@ -85,7 +85,7 @@ describe('reading real document formats', () => {
       'bad/huge.txt': '200 MB is over the 50 MB limit (ingest.maxFileMB)',
       'bad/junk.txt': 'binary data, not text (it contains NUL bytes)',
       'bad/latin1.txt': 'not valid UTF-8 text; re-save it as UTF-8',
-      'bad/scan.pdf': 'the PDF has no text layer (a scan? run OCR on it first)',
+      'bad/empty.pdf': 'the PDF has no text, neither a text layer nor scanned pages (an empty document?)',
     });
   });
 });

@@ -94,7 +94,7 @@ describe('the index on disk', () => {
     writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(readFileSync(manifestFile, 'utf8')), formatVersion: 1 }));
     const later: string[] = [];
     await prepareArchive(config, { log: (m) => later.push(m) });
-    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 7/);
+    expect(later[0]).toMatch(/out of date: The index at .* is in format 1; this version reads format 8/);
   });
 
   it('refuses a damaged index with a message that says how to rebuild', async () => {
@@ -166,7 +166,7 @@ describe('the index on disk', () => {
     writeFileSync(manifestFile, JSON.stringify({ ...before, formatVersion: 6 }));
     const messages: string[] = [];
     const archive = await prepareArchive(config, { log: (m) => messages.push(m) });
-    expect(messages[0]).toMatch(/in format 6; this version reads format 7\. Rebuilding/);
+    expect(messages[0]).toMatch(/in format 6; this version reads format 8\. Rebuilding/);
     expect(messages.some((m) => /Training/.test(m))).toBe(false);
     expect(archive.index.manifest.model.checksum).toBe(before.model.checksum);
   });

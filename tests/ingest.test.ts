@@ -34,7 +34,7 @@ describe('a corpus without a catalog', () => {
     writeFileSync(join(dir, 'reports', '2016', 'Solent Bid.md'), 'Solent bid rejected\n\nMonday, 14 November 2016\n\nThe bid was turned down.');
     writeFileSync(join(dir, 'note.txt'), 'A note without a date. It says little.');
     writeFileSync(join(dir, 'empty.txt'), '   \n');
-    writeFileSync(join(dir, 'image.png'), 'not text');
+    writeFileSync(join(dir, 'image.gif'), 'not text');
     const { documents, skipped } = await readCorpus(dir);
     expect(documents.map((d) => [d.id, d.source, d.title, d.date])).toEqual([
       ['note', 'note.txt', 'A note without a date. It says little.', null],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeZodError, UserError, type Config } from '../config.js';
-import { pageAt } from '../ingest/index.js';
+import { pageAt, sectionAt } from '../ingest/index.js';
 import type { RankedPassage } from '../retrieve/index.js';
 import { stemOf, words } from '../text/tokens.js';
 import type { Answer, SearchHit } from '../types.js';
@@ -237,6 +237,7 @@ export async function answerQuestion(reader: Reader, model: AnswerModel, config:
       start: chunk.start,
       end: chunk.end,
       text: chunk.text,
+      section: sectionAt(d, chunk.start),
       sentence: { start: best.s.start, end: best.s.end, page: pageAt(d, best.s.start), text: best.s.text, score: round(best.share) },
       scores: { dense, bm25 },
     };

@@ -40,7 +40,7 @@ export function batchRecord(id: string | number | null, response: SearchResponse
     id,
     query: response.query,
     answer: response.answer,
-    results: response.results.map((r) => ({ rank: r.rank, score: r.score, docId: r.docId, source: r.source, title: r.title, date: r.date, page: r.page, start: r.start, end: r.end, text: r.text, sentence: r.sentence })),
+    results: response.results.map((r) => ({ rank: r.rank, score: r.score, docId: r.docId, source: r.source, title: r.title, date: r.date, page: r.page, start: r.start, end: r.end, section: r.section, text: r.text, sentence: r.sentence })),
     index: response.index,
   };
 }

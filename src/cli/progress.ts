@@ -67,10 +67,21 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
   };
 }
 
-/** Hooks that log to stderr and draw the passage-embedding bar; call done() when the work ends. */
+/** Hooks that log to stderr and draw the bars of scanned pages read by OCR and of passages embedded; call done() when the work ends. */
 export function progressHooks(): PrepareHooks & { done(): void } {
-  const bar = progressBar('Embedding passages');
-  return { log: (m) => process.stderr.write(`${m}\n`), progress: (_stage, done, total) => bar.update(done, total), done: () => bar.stop() };
+  const bars = { ocr: progressBar('Reading scanned pages (OCR)'), embed: progressBar('Embedding passages') };
+  return {
+    log: (m) => process.stderr.write(`${m}\n`),
+    progress: (stage, done, total) => {
+      // Reading comes before embedding: its bar is finished once embedding starts.
+      if (stage === 'embed') bars.ocr.stop();
+      bars[stage].update(done, total);
+    },
+    done: () => {
+      bars.ocr.stop();
+      bars.embed.stop();
+    },
+  };
 }
 
 /** prepareArchive (or another preparation, such as prepareIndexFiles) with its progress shown on stderr. */

@@ -49,7 +49,7 @@ export interface IndexContent {
 export function writeArtifacts(dir: string, content: IndexContent): Record<string, { bytes: number; sha256: string }> {
   const { documents, chunks } = content;
   const position = new Map(documents.map((d, i) => [d.id, i]));
-  const metadata = documents.map(({ id, source, title, date, publisher, url, pageStarts }) => ({ id, source, title, date, publisher, url, ...(pageStarts ? { pageStarts } : {}) }));
+  const metadata = documents.map(({ id, source, title, date, publisher, url, pageStarts, headings }) => ({ id, source, title, date, publisher, url, ...(pageStarts ? { pageStarts } : {}), ...(headings ? { headings } : {}) }));
   const documentsJson = Buffer.from(JSON.stringify({ documents: metadata }));
   writeFileAtomic(join(dir, 'documents.json'), documentsJson);
   const binary = (name: string, file: ArrayContent) => [name, writeArrays(join(dir, name), file)] as const;

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
-import { fingerprintCorpus, readOptions } from '../ingest/index.js';
+import { fingerprintCorpus, readOptions, type OcrSummary } from '../ingest/index.js';
 import { assembleIndex, contextTexts, formatsOf, knownFiles, manifestInputs, passageText, readBuildInputs } from './plan.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { readArtifacts, writeArtifacts } from './artifacts.js';
@@ -37,7 +37,8 @@ export interface ArchiveIndex {
 const embeddedStore = (index: ArchiveIndex | null | undefined): EmbeddedStore | null => (index?.store instanceof EmbeddedStore ? index.store : null);
 
 export interface BuildProgress {
-  (stage: 'embed', done: number, total: number): void;
+  /** Passages embedded, or pages read by OCR (of those queued so far). */
+  (stage: 'embed' | 'ocr', done: number, total: number): void;
 }
 
 export interface BuildReport {
@@ -45,6 +46,8 @@ export interface BuildReport {
   /** The index just built, loaded as openIndex would load it (no need to read it back). */
   index: ArchiveIndex;
   skipped: Array<{ source: string; reason: string }>;
+  /** Pages this build read by OCR, and those read with low confidence. */
+  ocr: OcrSummary;
   /** Documents indexed per file extension (".pdf": 3), for the build's summary. */
   formats: Record<string, number>;
   /** Files added, changed and removed since the index this build replaced. */
@@ -137,7 +140,7 @@ async function buildEmbeddedIndex(config: Config, options: BuildOptions): Promis
   const previous = loaded ?? (await readPreviousIndex(config));
   // A damaged index may still name a good model: its manifest is read on its own.
   const previousModel = previous?.manifest ?? readableManifest(config.indexDir) ?? earlierModel(config.indexDir);
-  const { documents, skipped, sources, stamps, model, coverage, inputs, fullReason } = await readBuildInputs(config, options, previous, previousModel);
+  const { documents, skipped, ocr, sources, stamps, model, coverage, inputs, fullReason } = await readBuildInputs(config, options, previous, previousModel);
   const { embedder } = model;
   const reusable = fullReason ? null : previous;
   const reusableStore = embeddedStore(reusable);
@@ -198,6 +201,7 @@ async function buildEmbeddedIndex(config: Config, options: BuildOptions): Promis
     manifest,
     index,
     skipped,
+    ocr,
     formats: formatsOf(documents),
     changes: fileChanges(previous?.manifest.sources ?? {}, sources),
     fullRebuild: fullReason,

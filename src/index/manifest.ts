@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { UserError } from '../config.js';
 
-export const FORMAT_VERSION = 7;
+export const FORMAT_VERSION = 8;
 
 import { ENCODED_ARTIFACTS } from './artifacts.js';
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { groupBy } from '../group.js';
 import type { Embedder, EmbedderInfo } from '../embed/index.js';
-import { extensionOf, readCorpus, readOptions, type CorpusReadResult, type KnownFiles } from '../ingest/index.js';
+import { extensionOf, readCorpus, readOptions, sectionAt, type CorpusReadResult, type KnownFiles } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import type { ArchiveIndex, BuildOptions } from './index.js';
 import type { Manifest, ManifestInputs } from './manifest.js';
@@ -23,7 +23,8 @@ export interface BuildInputs extends CorpusReadResult {
 
 export async function readBuildInputs(config: Config, options: BuildOptions, previous: ArchiveIndex | null, previousModel: ModelRecord | null): Promise<BuildInputs> {
   // A file whose bytes (and the catalog) are unchanged keeps its extracted text, unless a full rebuild was asked for.
-  const corpus = await readCorpus(config.corpusDir, readOptions(config), previous && !options.full ? { ...knownFiles(previous.manifest), documents: previous.documentsBySource, verify: options.verify } : undefined);
+  const onOcrProgress = options.onProgress ? (done: number, queued: number) => options.onProgress!('ocr', done, queued) : undefined;
+  const corpus = await readCorpus(config.corpusDir, readOptions(config, onOcrProgress), previous && !options.full ? { ...knownFiles(previous.manifest), documents: previous.documentsBySource, verify: options.verify } : undefined);
   const model: ArchiveModel = options.embedder
     ? { embedder: adoptModel(config, options.embedder), trained: null, coverage: null }
     : await chooseBuildModel(config, corpus.documents, previousModel, { retrain: options.retrain, loaded: options.loaded, log: options.log ?? (() => {}) });
@@ -74,12 +75,17 @@ export function passageText(chunk: Chunk, doc: SourceDocument, config: Config): 
   return config.embedding.titleInPassage && !chunk.text.startsWith(doc.title) ? `${doc.title}. ${chunk.text}` : chunk.text;
 }
 
-/** Each passage with the passages before and after it in its document (an abstract of three passages is whole); empty where `skip` says its terms are reused. */
+/**
+ * Each passage with the passages before and after it in its document (an abstract of three
+ * passages is whole) and the headings it stands under; empty where `skip` says its terms are reused.
+ */
 export function contextTexts(chunks: Chunk[], documents: Map<string, SourceDocument>, skip: Array<number | null> | null): string[] {
   return chunks.map((chunk, i) => {
     if (skip?.[i] != null) return '';
+    const doc = documents.get(chunk.docId)!;
     const before = chunks[i - 1]?.docId === chunk.docId ? chunks[i - 1].start : chunk.start;
     const after = chunks[i + 1]?.docId === chunk.docId ? chunks[i + 1].end : chunk.end;
-    return documents.get(chunk.docId)!.text.slice(before, after);
+    const section = sectionAt(doc, chunk.start);
+    return section ? `${section}\n\n${doc.text.slice(before, after)}` : doc.text.slice(before, after);
   });
 }

@@ -6,6 +6,7 @@ import { UserError, type Config } from '../config.js';
 import type { SourceDocument } from '../types.js';
 import { CATALOG_FILE, readCatalog } from './catalog.js';
 import { extensionOf, extractFile, SUPPORTED_EXTENSIONS, UnreadableFileError } from './formats.js';
+import { createOcrReader } from './ocr.js';
 import { dateFromText, titleFromText } from './metadata.js';
 
 export { cleanText } from './clean.js';
@@ -76,14 +77,25 @@ export const bySource = (a: { source: string }, b: { source: string }) => (a.sou
 export const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** The read options a configuration asks for. */
-export const readOptions = (config: Config): ReadOptions => ({ maxFileBytes: config.ingest.maxFileMB * 1024 * 1024 });
+export const readOptions = (config: Config, onOcrProgress?: ReadOptions['onOcrProgress']): ReadOptions => ({
+  maxFileBytes: config.ingest.maxFileMB * 1024 * 1024,
+  ocr: config.ingest.ocr,
+  ocrMinConfidence: config.ingest.ocrMinConfidence,
+  onOcrProgress,
+});
 
 export interface ReadOptions {
   /** Larger files are skipped unread (a 200 MB file is rarely one document someone meant to index). */
   maxFileBytes: number;
+  /** Read scanned pages and images by OCR. */
+  ocr: boolean;
+  /** Pages read with less mean confidence are listed in the summary. */
+  ocrMinConfidence: number;
+  /** Pages read by OCR so far, of those queued. */
+  onOcrProgress?: (done: number, queued: number) => void;
 }
 
-const DEFAULT_READ_OPTIONS: ReadOptions = { maxFileBytes: 50 * 1024 * 1024 };
+const DEFAULT_READ_OPTIONS: ReadOptions = { maxFileBytes: 50 * 1024 * 1024, ocr: true, ocrMinConfidence: 60 };
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 0)} MB`;
 
@@ -177,6 +189,16 @@ export interface CorpusReadResult extends Fingerprint {
   documents: SourceDocument[];
   /** Files that could not be indexed, each with the reason; the rest of the corpus is read regardless. */
   skipped: Array<{ source: string; reason: string }>;
+  /** What this read took from scans and images by OCR. */
+  ocr: OcrSummary;
+}
+
+/** Pages read by OCR in one read of the corpus, their mean confidence, and those under the floor. */
+export interface OcrSummary {
+  pages: number;
+  meanConfidence: number | null;
+  minConfidence: number;
+  lowConfidence: Array<{ source: string; page: number; confidence: number }>;
 }
 
 /** What the index being updated read last time: file hashes and stamps, and the documents by source. */
@@ -205,47 +227,75 @@ export async function readCorpus(corpusDir: string, options: ReadOptions = DEFAU
   // A file can go unread only while the catalog, which describes it, is unchanged too.
   const sameCatalog = previous && previous.sources[CATALOG_FILE] === catalogHash;
   const known = previous && !previous.verify && sameCatalog ? previous : undefined;
-  for (const file of listCorpusFiles(corpusDir)) {
-    let read = await readForIndex(file, options, known);
-    // Unchanged by its stamp, but the previous index kept no document for it: read it after all.
-    if (read.unchanged && !previous!.documents.has(file.source)) read = await readForIndex(file, options);
-    const { bytes, hash, problem, stamp } = read;
-    sources[file.source] = hash;
-    if (stamp) stamps[file.source] = stamp;
-    const before = read.unchanged ? previous!.documents.get(file.source) : unchangedDocument(file.source, hash);
-    if (before) {
-      documents.push({ ...before, id: documentId(file.source, ids) });
-      continue;
+  const ocr = options.ocr ? createOcrReader(options.onOcrProgress) : null;
+  const ocrPages: Array<{ source: string; page: number; confidence: number }> = [];
+  try {
+    for (const file of listCorpusFiles(corpusDir)) {
+      let read = await readForIndex(file, options, known);
+      // Unchanged by its stamp, but the previous index kept no document for it: read it after all.
+      if (read.unchanged && !previous!.documents.has(file.source)) read = await readForIndex(file, options);
+      const { bytes, hash, problem, stamp } = read;
+      sources[file.source] = hash;
+      if (stamp) stamps[file.source] = stamp;
+      const before = read.unchanged ? previous!.documents.get(file.source) : unchangedDocument(file.source, hash);
+      if (before) {
+        documents.push({ ...before, id: documentId(file.source, ids) });
+        continue;
+      }
+      if (!bytes) {
+        skipped.push({ source: file.source, reason: problem! });
+        continue;
+      }
+      let extracted;
+      try {
+        extracted = await extractFile(file.source, bytes, ocr);
+      } catch (e) {
+        if (!(e instanceof UnreadableFileError)) throw e;
+        skipped.push({ source: file.source, reason: e.message });
+        continue;
+      }
+      const { text } = extracted;
+      const entry = catalog.files[file.source] ?? {};
+      documents.push({
+        id: documentId(file.source, ids),
+        source: file.source,
+        title: entry.title ?? extracted.title ?? titleFromText(text, file.source),
+        date: entry.date !== undefined ? entry.date : (extracted.date ?? dateFromText(text) ?? extracted.metadataDate ?? null),
+        publisher: entry.publisher ?? null,
+        url: entry.url ?? null,
+        text,
+        ...(extracted.pageStarts ? { pageStarts: extracted.pageStarts } : {}),
+        ...(extracted.headings?.length ? { headings: extracted.headings } : {}),
+      });
+      for (const p of extracted.ocrPages ?? []) ocrPages.push({ source: file.source, ...p });
     }
-    if (!bytes) {
-      skipped.push({ source: file.source, reason: problem! });
-      continue;
-    }
-    let extracted;
-    try {
-      extracted = await extractFile(file.source, bytes);
-    } catch (e) {
-      if (!(e instanceof UnreadableFileError)) throw e;
-      skipped.push({ source: file.source, reason: e.message });
-      continue;
-    }
-    const { text } = extracted;
-    const entry = catalog.files[file.source] ?? {};
-    documents.push({
-      id: documentId(file.source, ids),
-      source: file.source,
-      title: entry.title ?? extracted.title ?? titleFromText(text, file.source),
-      date: entry.date !== undefined ? entry.date : (dateFromText(text) ?? extracted.date ?? null),
-      publisher: entry.publisher ?? null,
-      url: entry.url ?? null,
-      text,
-      ...(extracted.pageStarts ? { pageStarts: extracted.pageStarts } : {}),
-    });
+  } finally {
+    await ocr?.close();
   }
   const unknown = Object.keys(catalog.files).filter((source) => !(source in sources));
   for (const source of unknown) skipped.push({ source: `${CATALOG_FILE}: ${source}`, reason: 'catalog entry names no file in the corpus' });
   if (catalogHash) sources[CATALOG_FILE] = catalogHash;
-  return { documents, skipped, sources, stamps };
+  const summary: OcrSummary = {
+    pages: ocrPages.length,
+    meanConfidence: ocrPages.length ? Math.round(ocrPages.reduce((s, p) => s + p.confidence, 0) / ocrPages.length) : null,
+    minConfidence: options.ocrMinConfidence,
+    lowConfidence: ocrPages.filter((p) => p.confidence < options.ocrMinConfidence),
+  };
+  return { documents, skipped, sources, stamps, ocr: summary };
+}
+
+/**
+ * The headings an offset falls under, outermost first, joined by " › " ("2 Background › 2.1 Legislation");
+ * null when none comes before it.
+ */
+export function sectionAt(document: SourceDocument, offset: number): string | null {
+  const open: Array<{ level: number; text: string }> = [];
+  for (const h of document.headings ?? []) {
+    if (h.start > offset) break;
+    while (open.length && open[open.length - 1].level >= h.level) open.pop();
+    open.push({ level: h.level, text: document.text.slice(h.start, h.end) });
+  }
+  return open.length ? open.map((h) => h.text).join(' › ') : null;
 }
 
 /** The page (1-based) an offset falls on, or null for formats without pages. */

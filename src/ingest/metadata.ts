@@ -62,3 +62,52 @@ export function isIsoDate(value: string): boolean {
   if (month < 1 || month > 12) return false;
   return m[3] ? validDay(+m[1], month, +m[3]) : true;
 }
+
+const DAY_MONTH_YEAR = new RegExp(`^(\\d{1,2})(?:st|nd|rd|th)?\\s+${MONTH},?\\s+(\\d{4})`, 'i');
+const MONTH_DAY_YEAR = new RegExp(`^${MONTH}\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(\\d{4})`, 'i');
+const MONTH_YEAR = new RegExp(`^${MONTH}\\s+(\\d{4})\\b`, 'i');
+const year = (y: string) => +y >= 1900 && +y <= 2100;
+
+/** The date a phrase starts with ("8 June 2022", "June 8, 2022", "June 2022", "2022-06-08", "08/06/2022" read day first), as ISO; null when it starts with none. */
+export function leadingDate(phrase: string): string | null {
+  const s = phrase.trim();
+  let m = s.match(DAY_MONTH_YEAR);
+  if (m && year(m[3]) && validDay(+m[3], monthNumber(m[2]), +m[1])) return `${m[3]}-${pad(monthNumber(m[2]))}-${pad(+m[1])}`;
+  m = s.match(MONTH_DAY_YEAR);
+  if (m && year(m[3]) && validDay(+m[3], monthNumber(m[1]), +m[2])) return `${m[3]}-${pad(monthNumber(m[1]))}-${pad(+m[2])}`;
+  m = s.match(MONTH_YEAR);
+  if (m && year(m[2])) return `${m[2]}-${pad(monthNumber(m[1]))}`;
+  m = s.match(/^(\d{4})-(\d{2})-(\d{2})\b/);
+  if (m && year(m[1]) && validDay(+m[1], +m[2], +m[3])) return m[0];
+  m = s.match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})\b/);
+  if (m && year(m[3]) && validDay(+m[3], +m[2], +m[1])) return `${m[3]}-${pad(+m[2])}-${pad(+m[1])}`;
+  return null;
+}
+
+/** "Adopted 8 June 2022", "Date: May 2025", "Page last updated: 04 July 2022", "published on 3 May 2019", minutes "held on 14 March 1998". */
+const DATED = /\b(?:adopted|published|approved|issued|dated?|updated|revised|effective|made|held)\b(?:\s+(?:on|in))?\s*[:\-–]?\s*/gi;
+
+/** The first date on the lines given that is named as adopted, published, dated or updated. */
+export function keyedDate(lines: string[]): string | null {
+  for (const line of lines) {
+    for (const m of line.matchAll(DATED)) {
+      const date = leadingDate(line.slice(m.index + m[0].length));
+      if (date) return date;
+    }
+  }
+  return null;
+}
+
+/**
+ * The date a document states of itself on the lines given (a cover): one named as adopted,
+ * published, dated or updated first, then a line that is only a date ("July 2025").
+ */
+export function statedDate(lines: string[]): string | null {
+  const keyed = keyedDate(lines);
+  if (keyed) return keyed;
+  for (const line of lines) {
+    const date = leadingDate(line);
+    if (date && line.trim().replace(/[.,]$/, '').split(/\s+/).length <= 4) return date;
+  }
+  return null;
+}

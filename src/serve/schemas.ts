@@ -67,6 +67,7 @@ export const SearchResponseSchema = z
         rank: z.number().int(),
         score: z.number(),
         text: z.string(),
+        section: z.string().nullable().openapi({ description: 'Headings the passage stands under, outermost first (" › " between them); null when none' }),
         sentence: z.object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable(), text: z.string(), score: z.number() }),
         scores: z.object({ dense: z.number(), bm25: z.number() }),
       }),
@@ -133,6 +134,9 @@ export const ReindexResponseSchema = z
     outOfVocabulary: OutOfVocabularySchema,
     changes: z.object({ added: firstOf(z.string()), changed: firstOf(z.string()), removed: firstOf(z.string()) }),
     skipped: firstOf(z.object({ source: z.string(), reason: z.string() })),
+    ocr: z
+      .object({ pages: z.number().int(), meanConfidence: z.number().nullable(), lowConfidence: firstOf(z.object({ source: z.string(), page: z.number().int(), confidence: z.number() })) })
+      .openapi({ description: 'Scanned pages and images this update read by OCR; those under ingest.ocrMinConfidence are worth checking.' }),
     ms: z.number().int(),
   })
   .openapi('ReindexResponse');

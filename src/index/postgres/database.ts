@@ -44,6 +44,8 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX passages_document ON passages (document_id);
    CREATE TABLE lexicon (term text PRIMARY KEY, passages integer NOT NULL);`,
+  // Headings found by PDF layout and HTML markup: [{start, end, level}].
+  `ALTER TABLE documents ADD COLUMN headings jsonb;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -20,6 +20,10 @@ import { INDEX_NAMES, PostgresStore, vectorLiteral, type DatabaseRanking } from 
 export { PostgresStore } from './store.js';
 export { closeDatabase, openDatabase, SCHEMA_VERSION } from './database.js';
 
+
+/** A value for a jsonb column (null when absent). */
+const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+
 /** Passages embedded and written per transaction: a crash loses at most one batch, never part of a document. */
 const BATCH_PASSAGES = 512;
 /** Model files are stored in parts of this size (a bytea value is sent whole). */
@@ -110,9 +114,11 @@ export async function openPostgresIndex(config: Config): Promise<ArchiveIndex> {
   const manifest = await readPostgresManifest(config);
   if (!manifest) throw new UserError(`${where(config)} holds no index yet. Build one with: npm run build-index`, 'index_missing');
   const pool = await openDatabase(config);
-  const { rows } = await pool.query<Omit<SourceDocument, 'pageStarts'> & { pageStarts: number[] | null }>('SELECT id, source, title, date, publisher, url, page_starts AS "pageStarts", text FROM documents');
+  const { rows } = await pool.query<Omit<SourceDocument, 'pageStarts' | 'headings'> & { pageStarts: number[] | null; headings: SourceDocument['headings'] | null }>(
+    'SELECT id, source, title, date, publisher, url, page_starts AS "pageStarts", headings, text FROM documents',
+  );
   if (rows.length !== manifest.counts.documents) throw new IndexDamagedError(`${where(config)} holds ${rows.length} documents, its manifest says ${manifest.counts.documents}`);
-  const documents = rows.map(({ pageStarts, ...d }): SourceDocument => (pageStarts ? { ...d, pageStarts } : d));
+  const documents = rows.map(({ pageStarts, headings, ...d }): SourceDocument => ({ ...d, ...(pageStarts ? { pageStarts } : {}), ...(headings ? { headings } : {}) }));
   return loadPassages(config, manifest, documents);
 }
 
@@ -233,8 +239,8 @@ async function addDocuments(pool: pg.Pool, docs: SourceDocument[], chunks: Chunk
   const contextTerms = contexts.map((t) => lexicalTerms(t).join(' '));
   await transaction(pool, async (client) => {
     await client.query(
-      'INSERT INTO documents (id, source, title, date, publisher, url, page_starts, text, embedding_key) SELECT u.*, $9 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[]) AS u',
-      [docs.map((d) => d.id), docs.map((d) => d.source), docs.map((d) => d.title), docs.map((d) => d.date), docs.map((d) => d.publisher), docs.map((d) => d.url), docs.map((d) => (d.pageStarts ? JSON.stringify(d.pageStarts) : null)), docs.map((d) => d.text), key],
+      'INSERT INTO documents (id, source, title, date, publisher, url, page_starts, headings, text, embedding_key) SELECT u.*, $10 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[]) AS u',
+      [docs.map((d) => d.id), docs.map((d) => d.source), docs.map((d) => d.title), docs.map((d) => d.date), docs.map((d) => d.publisher), docs.map((d) => d.url), docs.map((d) => json(d.pageStarts)), docs.map((d) => json(d.headings)), docs.map((d) => d.text), key],
     );
     await client.query(
       'INSERT INTO passages (document_id, position, start_offset, end_offset, terms, context_terms, embedding) SELECT d, p, s, e, t, c, v::vector FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(d, p, s, e, t, c, v)',
@@ -259,7 +265,7 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
   const previous = loaded ?? (await readPreviousIndex(config));
   const previousModel = previous?.manifest ?? (await readMeta<ModelRecord>(pool, 'manifest'));
   if (!previous) await fetchModel(pool, config, previousModel?.model.folder ?? null);
-  const { documents, skipped, sources, stamps, model, coverage, inputs, fullReason } = await readBuildInputs(config, options, previous, previousModel);
+  const { documents, skipped, ocr, sources, stamps, model, coverage, inputs, fullReason } = await readBuildInputs(config, options, previous, previousModel);
   const { embedder } = model;
   await storeModel(pool, config, inputs.model.folder);
   await writeMeta(pool, 'build', { startedAt: new Date().toISOString() });
@@ -281,8 +287,8 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
   for (let i = 0; i < kept.length; i += 1000) {
     const part = kept.slice(i, i + 1000);
     await pool.query(
-      'UPDATE documents d SET date = u.date, publisher = u.publisher, url = u.url, page_starts = u.page_starts FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS u(id, date, publisher, url, page_starts) WHERE d.id = u.id',
-      [part.map((d) => d.id), part.map((d) => d.date), part.map((d) => d.publisher), part.map((d) => d.url), part.map((d) => (d.pageStarts ? JSON.stringify(d.pageStarts) : null))],
+      'UPDATE documents d SET date = u.date, publisher = u.publisher, url = u.url, page_starts = u.page_starts, headings = u.headings FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[]) AS u(id, date, publisher, url, page_starts, headings) WHERE d.id = u.id',
+      [part.map((d) => d.id), part.map((d) => d.date), part.map((d) => d.publisher), part.map((d) => d.url), part.map((d) => json(d.pageStarts)), part.map((d) => json(d.headings))],
     );
   }
 
@@ -340,6 +346,7 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
     // The documents are the ones just written: only the passages' offsets and ids are read back.
     index: await loadPassages(config, manifest, documents),
     skipped,
+    ocr,
     formats: formatsOf(documents),
     changes: fileChanges(previous?.manifest.sources ?? {}, sources),
     fullRebuild: fullReason,

@@ -76,6 +76,7 @@ async function search(params) {
       $('results').append(
         el('li', { className: 'result' }, [
           el('h3', { textContent: hit.title }),
+          ...(hit.section ? [el('p', { className: 'section', textContent: hit.section })] : []),
           el('p', { className: 'meta', textContent: `${[hit.date, hit.source, pageLabel(hit)].filter(Boolean).join(' · ')} · characters ${hit.start}–${hit.end} · score ${hit.score.toFixed(2)}` }),
           passage(hit),
           viewLink(hit.docId, hit.start, hit.end, 'Open in document'),
