@@ -85,6 +85,8 @@ describe('a scanned archive searched', () => {
     const { results } = await archive.search('ferry timetable joint committee', { k: 3 });
     expect(results[0]).toMatchObject({ source: 'minutes-1998.pdf', page: 2 });
     expect(results[0].text).toContain('joint timetable to the Isle of Wight');
+    const letter = (await archive.search('who pays for the bus shelters in Fareham', { k: 3 })).results[0];
+    expect(letter).toMatchObject({ source: 'letter.png', page: 1 });
     expect(messages.some((m) => /^Read 2 scanned pages by OCR, mean confidence \d+\.$/.test(m))).toBe(true);
     expect(JSON.parse(messages.at(-1)!).ocr).toMatchObject({ pages: 2, lowConfidence: { count: 0, first: [] } });
   });

@@ -163,11 +163,14 @@ export interface Decision {
 }
 
 /** Scores a reading with a ranker, and its best candidate with a trigger. */
+/** A sentence that is one of its document's headings (a section's name names the subject, it answers nothing). */
+const isHeading = (reading: Reading, s: CandidateSentence) => !!reading.passages[s.passage].document.headings?.some((h) => h.start === s.start && h.end === s.end);
+
 export function decide(reading: Reading, ranker: Logistic, trigger: Logistic): Decision {
   const logits = reading.sentences.map((list) => list.map((s) => logit(ranker, pickFeatures(FEATURE_NAMES, s.features, ranker.features))));
   const scored = (s: CandidateSentence) => logits[s.passage][s.index];
-  // The answer is chosen among the top passages' sentences; a sentence shared by two overlapping passages counts once.
-  const candidates = [...new Map(reading.sentences.slice(0, reading.considered).flat().map((s) => [`${reading.passages[s.passage].document.id}:${s.start}`, s])).values()];
+  // The answer is chosen among the top passages' sentences, never a heading alone; a sentence shared by two overlapping passages counts once.
+  const candidates = [...new Map(reading.sentences.slice(0, reading.considered).flat().filter((s) => !isHeading(reading, s)).map((s) => [`${reading.passages[s.passage].document.id}:${s.start}`, s])).values()];
   const [best, second] = candidates.sort((a, b) => scored(b) - scored(a) || a.passage - b.passage);
   const type = reading.question.type;
   const features = [
@@ -224,7 +227,7 @@ export async function answerQuestion(reader: Reader, model: AnswerModel, config:
     const max = Math.max(...decision.logits[n]);
     const total = decision.logits[n].reduce((sum, l) => sum + Math.exp(l - max), 0);
     const ranked = reading.sentences[n].map((s) => ({ s, share: Math.exp(decision.logits[n][s.index] - max) / total })).sort((a, b) => b.share - a.share || a.s.index - b.s.index);
-    const best = ranked.find(({ s }) => !shown.has(`${d.id}:${s.start}`)) ?? ranked[0];
+    const best = ranked.find(({ s }) => !shown.has(`${d.id}:${s.start}`) && !isHeading(reading, s)) ?? ranked.find(({ s }) => !isHeading(reading, s)) ?? ranked[0];
     shown.add(`${d.id}:${best.s.start}`);
     return {
       rank: n + 1,

@@ -31,12 +31,11 @@ interface TesseractBlock {
   paragraphs: Array<{ lines: Array<{ text: string }> }>;
 }
 
-export function createOcrReader(onProgress?: (done: number, queued: number) => void): OcrReader {
+export function createOcrReader(onProgress?: (done: number, queued: number) => void, workers = Math.max(1, Math.min(4, availableParallelism()))): OcrReader {
   let scheduler: Promise<Scheduler> | null = null;
   const counts = { done: 0, queued: 0 };
   const start = async () => {
     const s = createScheduler();
-    const workers = Math.max(1, Math.min(4, availableParallelism()));
     const started = await Promise.all(Array.from({ length: workers }, () => createWorker('eng', 1, { langPath: eng.langPath, gzip: eng.gzip, cacheMethod: 'none', errorHandler: () => {} })));
     for (const w of started) s.addWorker(w);
     return s;

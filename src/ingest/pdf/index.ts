@@ -1,6 +1,6 @@
 import { getDocumentProxy, getMeta, getResolvedPDFJS, renderPageAsImage } from 'unpdf';
 import { UnreadableFileError, type ExtractedText, type Heading } from '../extracted.js';
-import { statedDate } from '../metadata.js';
+import { leadingDate, statedDate } from '../metadata.js';
 import { lineJoiner } from '../lines.js';
 import { findFootnotes, findFurniture } from './furniture.js';
 import { dominantFont, dominantSize, groupLines, lineText, pageRuns, type Line, type PageRuns } from './geometry.js';
@@ -159,23 +159,26 @@ function headingLevels(sizes: number[], bodySize: number): (size: number) => num
 }
 
 /**
- * The cover's title: the largest text on the first page, with the lines next to it in nearly the
- * same size; none when nothing there stands out from the body text or it runs past 20 words.
+ * The cover's title: its largest text with the lines around it that are also set large (at least
+ * 60% of the largest size, and well above the body's), in reading order, dates left out; none
+ * when nothing on the cover stands out from the body text or the title runs past 20 words.
  */
 function coverTitle(lines: Line[], bodySize: number): string | undefined {
   const texts = lines.map((l) => lineText(l, () => true));
-  const candidates = lines.map((l, i) => ({ l, i })).filter(({ i }) => /\p{L}{3}/u.test(texts[i]));
-  if (!candidates.length) return undefined;
-  const largest = Math.max(...candidates.map(({ l }) => l.size));
+  const wordy = texts.map((t) => /\p{L}{3}/u.test(t));
+  const largest = Math.max(0, ...lines.filter((_, i) => wordy[i]).map((l) => l.size));
   if (largest < 1.25 * bodySize) return undefined;
-  const first = candidates.find(({ l }) => l.size === largest)!.i;
-  // Lines run on from the largest one while they are nearly as large and close below or above it.
-  const joins = (i: number, neighbour: number) => !!lines[i] && lines[i].size >= 0.8 * largest && Math.abs(lines[i].y - lines[neighbour].y) <= 2.5 * largest;
-  let from = first;
-  let to = first;
-  while (joins(from - 1, from)) from--;
-  while (joins(to + 1, to)) to++;
-  const title = texts.slice(from, to + 1).join(' ').replace(/\s+/g, ' ').trim();
+  const large = (i: number) => lines[i].size >= Math.max(0.6 * largest, 1.25 * bodySize);
+  let from = lines.findIndex((line, i) => wordy[i] && line.size === largest);
+  let to = from;
+  while (from > 0 && large(from - 1)) from--;
+  while (to + 1 < lines.length && large(to + 1)) to++;
+  const title = texts
+    .slice(from, to + 1)
+    .filter((t) => !leadingDate(t) || t.split(' ').length > 4)
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return title && title.split(' ').length <= 20 ? title : undefined;
 }
 
