@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getDocumentProxy } from 'unpdf';
 import { z } from 'zod';
 import type { SourceDocument } from '../types.js';
 import { mean } from './metrics.js';
@@ -172,7 +173,6 @@ export function checkExtraction(document: SourceDocument, expected: CouncilDocum
 
 /** Each page's top two and bottom two lines of text, as laid out (items joined by their baseline). */
 export async function pageEdgeLines(bytes: Uint8Array): Promise<string[][]> {
-  const { getDocumentProxy } = await import('unpdf');
   const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
   const pages: string[][] = [];
   for (let n = 1; n <= pdf.numPages; n++) {

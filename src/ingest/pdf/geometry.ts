@@ -82,11 +82,11 @@ export function pageRuns(items: ReadonlyArray<PdfTextItem | object>): PageRuns {
   return { runs, bullets };
 }
 
-const median = (xs: number[]) => {
+/** The middle value (the upper of the two middle ones for an even count); 0 for none. */
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)] : 0;
 };
-export { median };
 
 /** The size most characters are set in (the body text), rounded to half a point. */
 export function dominantSize(runs: Run[]): number {

@@ -4,8 +4,24 @@ import { leadingDate, statedDate } from '../metadata.js';
 import { lineJoiner } from '../lines.js';
 import { findFootnotes, findFurniture } from './furniture.js';
 import { dominantFont, dominantSize, groupLines, lineText, pageRuns, type Line, type PageRuns } from './geometry.js';
-import { layoutPage, type Block } from './layout.js';
+import { layoutRegion, type Block } from './layout.js';
 import { OCR_NO_TEXT, type OcrPage, type OcrReader } from '../ocr.js';
+
+// pdf.js hands image and font data on with ArrayBuffer.prototype.transferToFixedLength, which
+// Node has from 21 on; on Node 20 its operator lists lose their images and rendering stalls. A copy
+// does what a transfer does here (the source buffer is not used again).
+if (!('transferToFixedLength' in ArrayBuffer.prototype)) {
+  Object.defineProperty(ArrayBuffer.prototype, 'transferToFixedLength', {
+    value(this: ArrayBuffer, length = this.byteLength) {
+      const copy = new ArrayBuffer(length);
+      new Uint8Array(copy).set(new Uint8Array(this, 0, Math.min(length, this.byteLength)));
+      return copy;
+    },
+  });
+}
+
+/** Rendering a page for OCR gives up after this long (a page pdf.js cannot draw is read without OCR). */
+const RENDER_TIMEOUT_MS = 60_000;
 
 /** A page with fewer characters than this in its text layer, and an image on it, is a scan. */
 const SCAN_CHARACTERS = 20;
@@ -49,10 +65,10 @@ export async function extractPdf(bytes: Uint8Array, ocr: OcrReader | null): Prom
   if (scans.length && ocr) {
     // Rendering is the main thread's; Tesseract reads the rendered pages in its workers meanwhile.
     const read = scans.map(async (n) => {
-      const image = await renderPageAsImage(pdf, n, { scale: SCAN_SCALE, canvasImport: () => import('@napi-rs/canvas') });
-      return [n, await ocr.read(new Uint8Array(image))] as const;
+      const image = await withTimeout(renderPageAsImage(pdf, n, { scale: SCAN_SCALE, canvasImport: () => import('@napi-rs/canvas') }), RENDER_TIMEOUT_MS);
+      return [n, image ? await ocr.read(new Uint8Array(image)) : null] as const;
     });
-    for (const [n, page] of await Promise.all(read)) if (page.confidence >= OCR_NO_TEXT) pages[n - 1].ocr = page;
+    for (const [n, page] of await Promise.all(read)) if (page && page.confidence >= OCR_NO_TEXT) pages[n - 1].ocr = page;
   }
   if (pages.every((p) => p.runs.length === 0 && !p.ocr?.paragraphs.length)) {
     if (!scans.length) throw new UnreadableFileError('the PDF has no text, neither a text layer nor scanned pages (an empty document?)');
@@ -61,6 +77,17 @@ export async function extractPdf(bytes: Uint8Array, ocr: OcrReader | null): Prom
   const read = readPages(pages);
   const ocrPages = pages.flatMap((p, i) => (p.ocr ? [{ page: i + 1, confidence: Math.round(p.ocr.confidence) }] : []));
   return { ...read, title: read.title ?? metadataTitle(info.Title), metadataDate: pdfDate(info.CreationDate), ...(ocrPages.length ? { ocrPages } : {}) };
+}
+
+/** The promise's value, or null when it takes longer than `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 interface Piece {
@@ -84,7 +111,7 @@ export function readPages(pages: PdfPage[]): Omit<ExtractedText, 'metadataDate'>
     const markers = new Set(footnotes.notes.map((n) => n.marker));
     const body = kept.filter((l) => !footnotes.lines.has(l)).flatMap((l) => l.members);
     const dropSuperscript = (marker: string) => marker.split(/[,\s]+/).some((m) => markers.has(m));
-    const blocks = layoutPage(body, { bodySize, bodyFont, leading: leadingOf(kept), bullets: page.bullets, dropSuperscript });
+    const blocks = layoutRegion(body, { bodySize, bodyFont, leading: leadingOf(kept), bullets: page.bullets, dropSuperscript });
     const notes = footnotes.notes.map((n) => ({ marker: n.marker, lines: n.lines.map((l, j) => (j === 0 ? noteText(l, n.marker) : lineText(l, () => false))) }));
     return { blocks, notes };
   });

@@ -28,11 +28,8 @@ export interface LayoutContext {
   dropSuperscript: (marker: string) => boolean;
 }
 
-export function layoutPage(runs: Run[], context: LayoutContext): Block[] {
-  return layoutRegion(runs, context);
-}
-
-function layoutRegion(runs: Run[], context: LayoutContext): Block[] {
+/** A region of a page (at first the whole page, then its bands and columns) as blocks in reading order. */
+export function layoutRegion(runs: Run[], context: LayoutContext): Block[] {
   if (!runs.length) return [];
   // Bands first: a heading across the page must not be read as the first cell of the columns under it.
   const bands = horizontalBands(runs, context);
@@ -67,7 +64,7 @@ function layoutRegion(runs: Run[], context: LayoutContext): Block[] {
 const baselines = (runs: Run[]) => new Set(runs.map((r) => Math.round(r.y))).size;
 
 /** Runs split at gutters: vertical strips of whitespace crossing the whole region, each side's lines aligned on it. */
-export function verticalCut(runs: Run[]): Run[][] | null {
+function verticalCut(runs: Run[]): Run[][] | null {
   if (runs.length < 4 || baselines(runs) < 2) return null;
   // A table of contents: its dotted leaders already tie each entry to its page.
   if (runs.filter((r) => DOT_LEADER.test(r.text)).length >= 0.3 * baselines(runs)) return null;
@@ -116,7 +113,7 @@ function keepsGutters(columns: Run[][], band: Run[]): boolean {
   });
 }
 
-export function splitAt(runs: Run[], gutters: number[]): Run[][] {
+function splitAt(runs: Run[], gutters: number[]): Run[][] {
   const columns: Run[][] = gutters.map(() => []);
   columns.push([]);
   for (const r of runs) columns[gutters.filter((g) => r.x0 > g).length].push(r);
@@ -147,7 +144,7 @@ function alignedShare(values: number[]): { share: number; count: number } {
  * at one x, or either side's lines are centred on one x). Word gaps that happen to line up in
  * justified text are none of these.
  */
-export function isGutter(left: Run[], right: Run[]): boolean {
+function isGutter(left: Run[], right: Run[]): boolean {
   if (baselines(left) < 2 || baselines(right) < 2) return false;
   const extent = (rs: Run[]) => [Math.min(...rs.map((r) => r.y)), Math.max(...rs.map((r) => r.y + r.size))];
   const [l0, l1] = extent(left);
@@ -166,7 +163,7 @@ export function isGutter(left: Run[], right: Run[]): boolean {
 const lineGap = (size: number, context: LayoutContext) => Math.max(0.5 * size, (context.leading - 1.05) * size + 0.35 * size);
 
 /** Runs split where a horizontal gap wider than the page's line spacing runs across the whole region. */
-export function horizontalBands(runs: Run[], context: LayoutContext): Run[][] {
+function horizontalBands(runs: Run[], context: LayoutContext): Run[][] {
   const sorted = [...runs].sort((a, b) => b.y - a.y);
   const bands: Run[][] = [[]];
   let floor = Infinity;
