@@ -13,10 +13,8 @@ export interface Block {
   cells: string[][];
   /** How the cells of a row are joined: " | " between table cells, a space after a paragraph number. */
   separator: string;
+  /** Type size (the median of its lines'), which ranks headings. */
   size: number;
-  font: string;
-  /** Starts a list item (a bullet stood before it). */
-  listItem: boolean;
 }
 
 export interface LayoutContext {
@@ -220,11 +218,11 @@ function readColumns(columns: Run[][], context: LayoutContext): Block[] {
     const needed = narrow >= 0.75 * wide ? 0.6 * Math.max(left.length, right.length) : 0.5 * Math.min(left.length, right.length);
     if (sideBySide < 2 || sideBySide < needed) {
       // A glossary or a list of terms: short labels, each on the baseline of its entry's first line.
-      if (termsBeside(columns[0], columns[1], context)) return tableRows(columns.flatMap((c, i) => lineCells(c, i, context)), ' | ', context);
+      if (termsBeside(columns[0], columns[1], context)) return tableRows(columns.flatMap((c, i) => lineCells(c, i, context)), context);
       return columns.flatMap((c) => layoutRegion(c, context));
     }
   }
-  return tableRows(cells.flat(), ' | ', context);
+  return tableRows(cells.flat(), context);
 }
 
 /**
@@ -245,7 +243,7 @@ function numberedParagraphs(labels: CellBlock[], body: Run[], context: LayoutCon
     const labelText = label.lines.map((l) => lineText(l, context.dropSuperscript)).join(' ');
     const [first, ...rest] = paragraphs(lines.slice(i, end), context, false);
     const bulleted = /^[•▪◼●■◦○‣⁃*–-]$/.test(labelText);
-    blocks.push({ ...first, cells: [[...(bulleted ? [] : [labelText]), ...first.cells[0]]], listItem: bulleted || first.listItem }, ...rest);
+    blocks.push({ ...first, cells: [[...(bulleted ? [] : [labelText]), ...first.cells[0]]] }, ...rest);
     i = end;
   }
   return blocks;
@@ -271,7 +269,7 @@ function termsBeside(left: Run[], right: Run[], context: LayoutContext): boolean
  * short labels is the header: each later cell is written "label: text". Short cells come before
  * long ones (a paragraph of justification), so a row's figures stay in one sentence with its name.
  */
-function tableRows(blocks: CellBlock[], separator: string, context: LayoutContext): Block[] {
+function tableRows(blocks: CellBlock[], context: LayoutContext): Block[] {
   // A cell whose every line has a line of another column beside it is a stack of one-line cells (rows set close).
   const beside = (line: Line, column: number) => blocks.some((b) => b.column !== column && b.lines.some((l) => Math.abs(l.y - line.y) <= 0.3 * line.size));
   const cells = blocks.flatMap((b) => (b.lines.length > 1 && b.lines.every((l) => beside(l, b.column)) ? b.lines.map((l) => ({ column: b.column, lines: [l], top: l.y + 0.8 * l.size, bottom: l.y - 0.25 * l.size })) : [b]));
@@ -295,10 +293,10 @@ function tableRows(blocks: CellBlock[], separator: string, context: LayoutContex
   const labels = new Map(isHeader ? table[0].map((c) => [c.column, c.lines.join(' ')]) : []);
   return rows.flatMap((row, i) => {
     if (isHeader && i === 0) return [];
-    const cells = table[i].map((c) => (labels.has(c.column) && separator !== ' ' ? [`${labels.get(c.column)}:`, ...c.lines] : c.lines));
+    const cells = table[i].map((c) => (labels.has(c.column) ? [`${labels.get(c.column)}:`, ...c.lines] : c.lines));
     const ordered = cells.length >= 3 ? [...cells.filter((c) => words(c) <= 12), ...cells.filter((c) => words(c) > 12)] : cells;
     const lines = row.flatMap((b) => b.lines);
-    return [{ kind: 'row' as const, cells: ordered, separator, size: median(lines.map((l) => l.size)), font: lines[0].font, listItem: false }];
+    return [{ kind: 'row' as const, cells: ordered, separator: ' | ', size: median(lines.map((l) => l.size)) }];
   });
 }
 
@@ -343,6 +341,6 @@ function paragraphs(lines: Line[], context: LayoutContext, wholeBand: boolean): 
       !group[0].bullet &&
       ((size >= 1.15 * context.bodySize && words <= 25 && group.length <= 3 && /\p{L}{2}/u.test(joined)) ||
         (wholeBand && groups.length === 1 && shortLine && (font !== context.bodyFont || /^\d+(\.\d+)*\.?\s+\p{Lu}/u.test(joined))));
-    return { kind: heading ? 'heading' : 'paragraph', cells: [texts], separator: ' ', size, font, listItem: group[0].bullet };
+    return { kind: heading ? 'heading' : 'paragraph', cells: [texts], separator: ' ', size };
   });
 }
