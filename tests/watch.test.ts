@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOfSeedIndex, copyOfSeeds } from './helpers.js';
@@ -67,4 +68,42 @@ describe('npm start -- --watch', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(stderr.split('\n').filter((l) => l.startsWith('Watch:'))).toHaveLength(2);
   });
+});
+
+describe('npm start -- --watch, a change made as the server comes up', () => {
+  let late: ChildProcess | undefined;
+  afterAll(() => {
+    late?.kill('SIGTERM');
+  });
+
+  it('is found: the folder is checked against the index once the watcher is ready', async () => {
+    const corpus = copyOfSeeds();
+    // A port known before the server says it listens: its first worker answers before the watcher has scanned the folder.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const url = `http://127.0.0.1:${port}`;
+    let log = '';
+    late = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--watch', '--workers', '2', '--corpus', corpus, '--index', copyOfSeedIndex(), '--port', String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    late.stderr!.on('data', (chunk: Buffer) => (log += chunk));
+    const started = Date.now();
+    // The moment /api/health first answers.
+    while ((await fetch(`${url}/api/health`).catch(() => null))?.status !== 200) {
+      if (Date.now() - started > 60_000) throw new Error(`the server did not start: ${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    writeFileSync(join(corpus, 'harbour.md'), '# Harbour dues\n\nThe harbour board froze the dues paid by Cowes ferries for the winter of 2025.');
+    for (;;) {
+      const top = (await (await fetch(`${url}/api/search?q=${encodeURIComponent('harbour dues Cowes ferries')}&k=1`)).json()).results[0];
+      if (top?.source === 'harbour.md') break;
+      if (Date.now() - started > 90_000) throw new Error(`harbour.md was never indexed: ${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // The update is logged once every worker has the new index, which may be just after a worker answers from it.
+    while (!/Watch: 1 added, 0 changed, 0 removed/.test(log) && Date.now() - started < 90_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(log).toMatch(/Watch: 1 added, 0 changed, 0 removed/);
+  }, 120_000);
 });

@@ -308,6 +308,22 @@ export async function indexStaleness(config: Config, model: Embedder, verify = f
   return { reasons: staleReasons(manifest, manifestInputs(config, model, sources)) };
 }
 
+/**
+ * Files added, changed or removed since the live index was built (by size and modification
+ * time, hashing only what they say may have changed); none when there is no readable index.
+ */
+export async function corpusChanges(config: Config): Promise<FileChanges> {
+  let manifest: Manifest | null = null;
+  try {
+    manifest = await liveManifest(config);
+  } catch (e) {
+    if (!(e instanceof IndexDamagedError)) throw e;
+  }
+  if (!manifest) return { added: [], changed: [], removed: [] };
+  const { sources } = await fingerprintCorpus(config.corpusDir, readOptions(config), knownFiles(manifest));
+  return fileChanges(manifest.sources, sources);
+}
+
 /** Checks every artifact of the live index against its manifest (size and sha256); throws IndexDamagedError for anything it does not vouch for. */
 export function verifyIndex(indexDir: string): Manifest {
   const manifest = readManifest(indexDir);

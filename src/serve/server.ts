@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { buildSummary, rebuild, type Archive } from '../archive.js';
 import type { Config } from '../config.js';
+import { corpusChanges } from '../index/index.js';
 import { createApp, type ReindexSummary } from './app.js';
 import { watchCorpus, type CorpusWatcher } from './watch.js';
 
@@ -88,6 +89,10 @@ export async function watchForUpdates(config: Config, updates: Updates, log: (me
   const watcher = watchCorpus(corpusDir, { debounceMs: server.watchDebounceMs, ignore: [indexDir] }, () => void update());
   await watcher.ready;
   log(`Watching ${corpusDir} for changes.`);
+  // A change made after the index was built and before the watcher's first scan was seen by neither:
+  // the folder is checked against the live index once, and updated from if it differs.
+  const { added, changed, removed } = await corpusChanges(config);
+  if (added.length + changed.length + removed.length) void update();
   return watcher;
 }
 
