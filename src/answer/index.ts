@@ -4,7 +4,7 @@ import { describeZodError, UserError, type Config } from '../config.js';
 import { pageAt, sectionAt } from '../ingest/index.js';
 import type { RankedPassage } from '../retrieve/index.js';
 import { stemOf, words } from '../text/tokens.js';
-import type { Answer, SearchHit } from '../types.js';
+import type { Answer, SearchHit, SourceDocument } from '../types.js';
 import { coverage, features, FEATURE_NAMES, meaningCoverage, share, type Candidate, type PassageContext } from './features.js';
 import { LogisticSchema, logit, sigmoid, type Logistic } from './logistic.js';
 import { ANSWER_TYPES, readQuestion, type Question } from './question.js';
@@ -163,8 +163,17 @@ export interface Decision {
 }
 
 /** Scores a reading with a ranker, and its best candidate with a trigger. */
+/** Each document's headings as "start:end" keys, made once per loaded document. */
+const headingKeys = new WeakMap<SourceDocument, Set<string>>();
+
 /** A sentence that is one of its document's headings (a section's name names the subject, it answers nothing). */
-const isHeading = (reading: Reading, s: CandidateSentence) => !!reading.passages[s.passage].document.headings?.some((h) => h.start === s.start && h.end === s.end);
+function isHeading(reading: Reading, s: CandidateSentence): boolean {
+  const document = reading.passages[s.passage].document;
+  if (!document.headings) return false;
+  let keys = headingKeys.get(document);
+  if (!keys) headingKeys.set(document, (keys = new Set(document.headings.map((h) => `${h.start}:${h.end}`))));
+  return keys.has(`${s.start}:${s.end}`);
+}
 
 export function decide(reading: Reading, ranker: Logistic, trigger: Logistic): Decision {
   const logits = reading.sentences.map((list) => list.map((s) => logit(ranker, pickFeatures(FEATURE_NAMES, s.features, ranker.features))));

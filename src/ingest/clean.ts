@@ -1,3 +1,5 @@
+import { lineJoiner } from './lines.js';
+
 /**
  * Turns a raw text file into clean paragraphs separated by blank lines.
  *
@@ -20,7 +22,8 @@ export function cleanText(raw: string): string {
     .join('\n\n');
 }
 
-const TERMINAL = /[.!?:;]["”’')\]]*$/;
+/** A line or paragraph that ends its sentence (or clause): what continues after it is not the same sentence. */
+export const TERMINAL = /[.!?:;]["”’')\]]*$/;
 const SENTENCE_END = /[.!?]["”’')\]]*$/;
 
 function nonBlankLines(text: string): string[] {
@@ -45,7 +48,7 @@ const PARAGRAPH_BREAK = '\n\n';
 
 function unwrapHardWrapped(text: string): string[] {
   const lines = nonBlankLines(text);
-  const vocabulary = new Set((text.toLowerCase().match(/[\p{L}]+(?:-[\p{L}]+)*/gu) ?? []).filter((w) => w.includes('-')));
+  const { mend } = lineJoiner(lines);
   let out = '';
   let paragraphWords = 0;
   let paragraphHasSentenceEnd = false;
@@ -77,7 +80,8 @@ function unwrapHardWrapped(text: string): string[] {
       paragraphWords = 0;
       paragraphHasSentenceEnd = false;
     } else if (/\p{L}-$/u.test(line)) {
-      out = joinHyphenated(out, next, vocabulary);
+      const tail = next.match(/^\p{L}+/u)?.[0];
+      if (tail && mend(line.match(/(\p{L}+)-$/u)![1], tail)) out = out.slice(0, -1);
     } else if (/\S+@\S*$|www\.\S*$/.test(line) && !/^[\p{Lu}“"]/u.test(next)) {
       // An e-mail address or web address broken across lines.
     } else {
@@ -98,19 +102,6 @@ function isHeadingLike(line: string): boolean {
     !/[.!;,&-]["”’')\]]*$/.test(line) &&
     !FUNCTION_WORDS.has(lineWords[lineWords.length - 1].toLowerCase())
   );
-}
-
-/**
- * "much-" + "delayed" stays "much-delayed" unless the document itself writes the word unbroken
- * ("organ-" + "isation" becomes "organisation" when "organisation" occurs elsewhere).
- */
-function joinHyphenated(out: string, next: string, hyphenatedWords: Set<string>): string {
-  const head = out.match(/([\p{L}]+)-$/u)?.[1] ?? '';
-  const tail = next.match(/^[\p{L}]+/u)?.[0] ?? '';
-  const hyphenated = `${head}-${tail}`.toLowerCase();
-  const joined = `${head}${tail}`.toLowerCase();
-  if (!hyphenatedWords.has(hyphenated) && out.toLowerCase().includes(joined)) return out.slice(0, -1);
-  return out;
 }
 
 const normalizeWords = (s: string) => (s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).join(' ');

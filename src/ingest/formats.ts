@@ -3,7 +3,7 @@ import { cleanText } from './clean.js';
 import { UnreadableFileError, type ExtractedText } from './extracted.js';
 import { extractHtml } from './html.js';
 import { lineJoiner } from './lines.js';
-import { OCR_NO_TEXT, UnreadableImageError, type OcrReader } from './ocr.js';
+import { UnreadableImageError, type OcrReader } from './ocr.js';
 import { extractPdf } from './pdf/index.js';
 
 export { UnreadableFileError, type ExtractedText } from './extracted.js';
@@ -77,7 +77,7 @@ async function extractImage(bytes: Uint8Array, ocr: OcrReader | null): Promise<E
     if (e instanceof UnreadableImageError) throw new UnreadableFileError(`not a readable image (${e.message})`);
     throw e;
   }
-  if (!page.paragraphs.length || page.confidence < OCR_NO_TEXT) throw new UnreadableFileError(`OCR found no text in the image${page.paragraphs.length ? ` (confidence ${Math.round(page.confidence)})` : ''}`);
+  if (!page.paragraphs.length) throw new UnreadableFileError(`OCR found no text in the image${page.confidence > 0 ? ` (confidence ${Math.round(page.confidence)})` : ''}`);
   const { join } = lineJoiner(page.paragraphs.flat());
   return { text: cleanText(page.paragraphs.map(join).join('\n\n')), pageStarts: [0], ocrPages: [{ page: 1, confidence: Math.round(page.confidence) }] };
 }

@@ -10,6 +10,9 @@ const HEADING = /^H([1-6])$/;
 const CHROME = 'nav, header, footer, aside, form, [role="navigation"], [role="banner"], [role="contentinfo"], [aria-hidden="true"]';
 const DOCUMENT_LINK = /\.(pdf|docx?|xlsx?|odt|ods|csv|pptx?|rtf|zip)([?#]|$)/i;
 
+/** An element's text with its whitespace collapsed, as a reader sees it. */
+const textOf = (el: Element) => (el.textContent ?? '').replace(/\s+/g, ' ').trim();
+
 interface Paragraph {
   text: string;
   /** Heading level, for h1 to h6. */
@@ -27,8 +30,10 @@ export async function extractHtml(html: string): Promise<ExtractedText> {
   const title = meta('meta[property="og:title"]') ?? document.querySelector('title')?.textContent?.trim() ?? undefined;
   const published =
     meta('meta[property="article:published_time"]') ?? meta('meta[name="date"]') ?? meta('meta[name="dc.date"]') ?? document.querySelector('time[datetime]')?.getAttribute('datetime') ?? undefined;
-  // Short pieces of the page, footer included: "Page last updated: 04 July 2022" stands there.
-  const pageLines = [...document.querySelectorAll('p, div, span, li, dd, td, small, time')].map((el) => (el.textContent ?? '').replace(/\s+/g, ' ').trim()).filter((l) => l && l.length <= 200);
+  // Without a date in the markup, one the page states in short pieces of it, footer included
+  // ("Page last updated: 04 July 2022"), read before Readability changes the document.
+  const markupDate = published?.match(/^\d{4}(-\d{2}(-\d{2})?)?/)?.[0];
+  const stated = markupDate ? null : keyedDate([...document.querySelectorAll('p, div, span, li, dd, td, small, time')].map(textOf).filter((l) => l && l.length <= 200));
   const downloads = documentLists(document as unknown as ParentNode);
   // Readability changes the document it reads: everything above is taken first.
   const article = new Readability(document as unknown as Document).parse();
@@ -36,7 +41,7 @@ export async function extractHtml(html: string): Promise<ExtractedText> {
   const paragraphs: Paragraph[] = [...body.querySelectorAll(BLOCKS)]
     // A block inside another block (a <p> in a <li>) is read with its parent.
     .filter((el) => !el.parentElement?.closest(BLOCKS))
-    .map((el) => ({ text: (el.textContent ?? '').replace(/\s+/g, ' ').trim(), level: Number(el.tagName.match(HEADING)?.[1]) || undefined }))
+    .map((el) => ({ text: textOf(el), level: Number(el.tagName.match(HEADING)?.[1]) || undefined }))
     .filter((p) => p.text);
   const kept = new Set(paragraphs.map((p) => p.text));
   for (const list of downloads) {
@@ -46,7 +51,7 @@ export async function extractHtml(html: string): Promise<ExtractedText> {
     paragraphs.push(...missing.map((text) => ({ text })));
   }
   const text = cleanText(paragraphs.length ? paragraphs.map((p) => p.text).join('\n\n') : (article?.textContent ?? ''));
-  const date = published?.match(/^\d{4}(-\d{2}(-\d{2})?)?/)?.[0] ?? keyedDate(pageLines) ?? undefined;
+  const date = markupDate ?? stated ?? undefined;
   return { text, title: title || article?.title || undefined, date, headings: locateHeadings(text, paragraphs) };
 }
 
@@ -67,8 +72,7 @@ function documentLists(root: ParentNode): Array<{ heading?: string; level?: numb
         heading = HEADING.test(sibling.tagName) ? sibling : sibling.querySelector('h1, h2, h3, h4, h5, h6');
       }
     }
-    const clean = (e: Element) => (e.textContent ?? '').replace(/\s+/g, ' ').trim();
-    lists.push({ heading: heading ? clean(heading) : undefined, level: heading ? Number(heading.tagName.slice(1)) : undefined, items: entries.map(clean).filter(Boolean) });
+    lists.push({ heading: heading ? textOf(heading) : undefined, level: heading ? Number(heading.tagName.slice(1)) : undefined, items: entries.map(textOf).filter(Boolean) });
   }
   return lists;
 }

@@ -12,6 +12,7 @@ export function lineJoiner(allLines: string[]) {
     for (const w of line.toLowerCase().match(/\p{L}+(?:-\p{L}+)*/gu) ?? []) (w.includes('-') ? hyphenated : words).add(w);
   }
   const isWord = (w: string) => words.has(w) || isEnglishWord(w);
+  /** Whether "head-" + "tail" broken at a line's end is one word written "headtail". */
   const mend = (head: string, tail: string) => !hyphenated.has(`${head}-${tail}`.toLowerCase()) && isWord(`${head}${tail}`.toLowerCase());
   /** `next` after `text`, and where in the result `next` begins. */
   const joinPair = (text: string, next: string): { text: string; at: number } => {
@@ -26,6 +27,6 @@ export function lineJoiner(allLines: string[]) {
     return { text: `${text} ${next}`, at: text.length + 1 };
   };
   const join = (lines: string[]) => lines.filter(Boolean).reduce((text, line) => (text ? joinPair(text, line).text : line), '');
-  return { join, joinPair };
+  return { join, joinPair, mend };
 }
 

@@ -18,21 +18,18 @@ function validDay(year: number, month: number, day: number): boolean {
  */
 export function dateFromText(text: string): string | null {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  const head = lines.slice(0, 6);
-  const dayMonthYear = new RegExp(`^(?:[a-z]+day,?\\s+)?(\\d{1,2})(?:st|nd|rd|th)?\\s+${MONTH}\\s+(\\d{4})$`, 'i');
-  const monthDayYear = new RegExp(`^(?:[a-z]+day,?\\s+)?${MONTH}\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(\\d{4})$`, 'i');
-  for (const line of head) {
-    let m = line.match(dayMonthYear);
-    if (m && validDay(+m[3], monthNumber(m[2]), +m[1])) return `${m[3]}-${pad(monthNumber(m[2]))}-${pad(+m[1])}`;
-    m = line.match(monthDayYear);
-    if (m && validDay(+m[3], monthNumber(m[1]), +m[2])) return `${m[3]}-${pad(monthNumber(m[1]))}-${pad(+m[2])}`;
-    m = line.match(/^(\d{4})-(\d{2})-(\d{2})$/);
-    if (m && validDay(+m[1], +m[2], +m[3])) return line;
+  // A line that is nothing but a date of the given forms.
+  const whole = (line: string, forms: DateForm[]) => {
+    const found = datePrefix(line);
+    return found && found.length === line.length && forms.includes(found.form) ? found.date : null;
+  };
+  for (const line of lines.slice(0, 6)) {
+    const date = whole(line.replace(/^[a-z]+day,?\s+/i, ''), ['day month year', 'month day year', 'iso']);
+    if (date) return date;
   }
-  const signature = new RegExp(`^${MONTH}\\s+(\\d{4})$`, 'i');
   for (const line of lines.slice(-4)) {
-    const m = line.match(signature);
-    if (m) return `${m[2]}-${pad(monthNumber(m[1]))}`;
+    const date = whole(line, ['month year']);
+    if (date) return date;
   }
   return null;
 }
@@ -66,23 +63,26 @@ export function isIsoDate(value: string): boolean {
 const DAY_MONTH_YEAR = new RegExp(`^(\\d{1,2})(?:st|nd|rd|th)?\\s+${MONTH},?\\s+(\\d{4})`, 'i');
 const MONTH_DAY_YEAR = new RegExp(`^${MONTH}\\s+(\\d{1,2})(?:st|nd|rd|th)?,?\\s+(\\d{4})`, 'i');
 const MONTH_YEAR = new RegExp(`^${MONTH}\\s+(\\d{4})\\b`, 'i');
-const year = (y: string) => +y >= 1900 && +y <= 2100;
 
-/** The date a phrase starts with ("8 June 2022", "June 8, 2022", "June 2022", "2022-06-08", "08/06/2022" read day first), as ISO; null when it starts with none. */
-export function leadingDate(phrase: string): string | null {
-  const s = phrase.trim();
+type DateForm = 'day month year' | 'month day year' | 'month year' | 'iso' | 'day/month/year';
+
+/** The date a phrase starts with, as ISO, with how many characters it takes and the form it was written in. */
+function datePrefix(s: string): { date: string; length: number; form: DateForm } | null {
   let m = s.match(DAY_MONTH_YEAR);
-  if (m && year(m[3]) && validDay(+m[3], monthNumber(m[2]), +m[1])) return `${m[3]}-${pad(monthNumber(m[2]))}-${pad(+m[1])}`;
+  if (m && validDay(+m[3], monthNumber(m[2]), +m[1])) return { date: `${m[3]}-${pad(monthNumber(m[2]))}-${pad(+m[1])}`, length: m[0].length, form: 'day month year' };
   m = s.match(MONTH_DAY_YEAR);
-  if (m && year(m[3]) && validDay(+m[3], monthNumber(m[1]), +m[2])) return `${m[3]}-${pad(monthNumber(m[1]))}-${pad(+m[2])}`;
+  if (m && validDay(+m[3], monthNumber(m[1]), +m[2])) return { date: `${m[3]}-${pad(monthNumber(m[1]))}-${pad(+m[2])}`, length: m[0].length, form: 'month day year' };
   m = s.match(MONTH_YEAR);
-  if (m && year(m[2])) return `${m[2]}-${pad(monthNumber(m[1]))}`;
+  if (m) return { date: `${m[2]}-${pad(monthNumber(m[1]))}`, length: m[0].length, form: 'month year' };
   m = s.match(/^(\d{4})-(\d{2})-(\d{2})\b/);
-  if (m && year(m[1]) && validDay(+m[1], +m[2], +m[3])) return m[0];
+  if (m && validDay(+m[1], +m[2], +m[3])) return { date: m[0], length: m[0].length, form: 'iso' };
   m = s.match(/^(\d{1,2})\/(\d{1,2})\/(\d{4})\b/);
-  if (m && year(m[3]) && validDay(+m[3], +m[2], +m[1])) return `${m[3]}-${pad(+m[2])}-${pad(+m[1])}`;
+  if (m && validDay(+m[3], +m[2], +m[1])) return { date: `${m[3]}-${pad(+m[2])}-${pad(+m[1])}`, length: m[0].length, form: 'day/month/year' };
   return null;
 }
+
+/** The date a phrase starts with ("8 June 2022", "June 8, 2022", "June 2022", "2022-06-08", "08/06/2022" read day first), as ISO; null when it starts with none. */
+export const leadingDate = (phrase: string): string | null => datePrefix(phrase.trim())?.date ?? null;
 
 /** "Adopted 8 June 2022", "Date: May 2025", "Page last updated: 04 July 2022", "published on 3 May 2019", minutes "held on 14 March 1998". */
 const DATED = /\b(?:adopted|published|approved|issued|dated?|updated|revised|effective|made|held)\b(?:\s+(?:on|in))?\s*[:\-–]?\s*/gi;

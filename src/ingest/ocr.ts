@@ -8,7 +8,7 @@ import { createScheduler, createWorker, type Scheduler } from 'tesseract.js';
  * downloaded). Workers start on the first page that needs them and stop with close().
  */
 export interface OcrPage {
-  /** Paragraphs as Tesseract lays them out, each a list of lines. */
+  /** Paragraphs as Tesseract lays them out, each a list of lines; none when Tesseract read shapes, not words. */
   paragraphs: string[][];
   /** Tesseract's mean word confidence for the page, 0 to 100. */
   confidence: number;
@@ -16,13 +16,11 @@ export interface OcrPage {
 
 export interface OcrReader {
   read(image: Uint8Array): Promise<OcrPage>;
-  /** Pages read so far and queued, for progress. */
-  readonly counts: { done: number; queued: number };
   close(): Promise<void>;
 }
 
 /** Below this mean confidence Tesseract has read shapes, not words: a photograph or a drawing, taken as no text. */
-export const OCR_NO_TEXT = 20;
+const NO_TEXT_CONFIDENCE = 20;
 
 /** Thrown for an image Tesseract cannot decode (a corrupt or unsupported file). */
 export class UnreadableImageError extends Error {}
@@ -41,7 +39,6 @@ export function createOcrReader(onProgress?: (done: number, queued: number) => v
     return s;
   };
   return {
-    counts,
     async read(image) {
       scheduler ??= start();
       counts.queued++;
@@ -50,7 +47,7 @@ export function createOcrReader(onProgress?: (done: number, queued: number) => v
         const { data } = await (await scheduler).addJob('recognize', Buffer.from(image), {}, { blocks: true, text: false });
         const blocks = (data.blocks ?? []) as TesseractBlock[];
         const paragraphs = blocks.flatMap((b) => b.paragraphs.map((p) => p.lines.map((l) => l.text.replace(/\s+/g, ' ').trim()).filter(Boolean))).filter((p) => p.length);
-        return { paragraphs, confidence: data.confidence };
+        return { paragraphs: data.confidence < NO_TEXT_CONFIDENCE ? [] : paragraphs, confidence: data.confidence };
       } catch {
         throw new UnreadableImageError('the image is damaged or in a form Tesseract cannot decode');
       } finally {

@@ -33,7 +33,10 @@ export interface Line {
 /** Private-use glyphs (Symbol and Wingdings bullets mapped nowhere) and bullet characters that only mark list items. */
 const PRIVATE_USE = /[\uE000-\uF8FF]/gu;
 const HAS_PRIVATE_USE = /[\uE000-\uF8FF]/u;
-const BULLET = /^[•▪◼●■◦○‣⁃►▶➢✓✔❖]$/u;
+/** The characters that mark a list item (a character class's contents, for the patterns that look for them). */
+export const BULLETS = '•▪◼●■◦○‣⁃►▶➢✓✔❖';
+const BULLET = new RegExp(`^[${BULLETS}]$`, 'u');
+const LEADING_BULLET = new RegExp(`^[${BULLETS}∙]\\s+`, 'u');
 
 export interface PageRuns {
   runs: Run[];
@@ -72,7 +75,7 @@ export function pageRuns(items: ReadonlyArray<PdfTextItem | object>): PageRuns {
       continue;
     }
     // "• Item" in one run: the bullet marks the item, the rest is text.
-    const leading = trimmed.match(/^([•▪◼●■◦○‣⁃∙►▶➢✓✔❖])\s+/u);
+    const leading = trimmed.match(LEADING_BULLET);
     const run: Run = { text: leading ? trimmed.slice(leading[0].length) : trimmed, x0: x, x1: x + item.width, y, size, font: item.fontName, spaceAfter: /\s$/.test(text) };
     if (leading || HAS_PRIVATE_USE.test(raw.trim().slice(0, 1))) bullets.push({ x, y });
     const last = runs[runs.length - 1];
@@ -88,25 +91,21 @@ export const median = (xs: number[]) => {
   return s.length ? s[Math.floor(s.length / 2)] : 0;
 };
 
-/** The size most characters are set in (the body text), rounded to half a point. */
-export function dominantSize(runs: Run[]): number {
-  const chars = new Map<number, number>();
-  for (const r of runs) {
-    const s = Math.round(r.size * 2) / 2;
-    chars.set(s, (chars.get(s) ?? 0) + r.text.length);
-  }
-  let best = 0;
+/** The value of `key` that most characters have (the first such value on a tie); undefined for no runs. */
+function mostCharacters<T>(runs: Run[], key: (run: Run) => T): T | undefined {
+  const chars = new Map<T, number>();
+  for (const r of runs) chars.set(key(r), (chars.get(key(r)) ?? 0) + r.text.length);
+  let best: T | undefined;
   let bestCount = -1;
-  for (const [s, n] of chars) if (n > bestCount) [best, bestCount] = [s, n];
-  return best || 10;
+  for (const [value, n] of chars) if (n > bestCount) [best, bestCount] = [value, n];
+  return best;
 }
 
+/** The size most characters are set in (the body text), rounded to half a point. */
+export const dominantSize = (runs: Run[]): number => mostCharacters(runs, (r) => Math.round(r.size * 2) / 2) || 10;
+
 /** The font most characters are set in. */
-export function dominantFont(runs: Run[]): string {
-  const chars = new Map<string, number>();
-  for (const r of runs) chars.set(r.font, (chars.get(r.font) ?? 0) + r.text.length);
-  return [...chars.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
-}
+export const dominantFont = (runs: Run[]): string => mostCharacters(runs, (r) => r.font) ?? '';
 
 /**
  * Runs grouped into lines by baseline (within 40% of their size), top line first. A run set
@@ -126,9 +125,13 @@ export function groupLines(runs: Run[], bullets: PageRuns['bullets'] = []): Line
   const lines: Line[] = [];
   const supOf = new Set<Run>();
   groups.sort((a, b) => b.y - a.y);
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i];
-    const host = groups.find((h) => h !== g && g.size <= 0.85 * h.size && g.y - h.y > 0.1 * h.size && g.y - h.y <= 0.75 * h.size && g.runs.every((r) => r.x0 >= Math.min(...h.runs.map((x) => x.x0)) - h.size && r.x0 <= Math.max(...h.runs.map((x) => x.x1)) + h.size));
+  // Each group's horizontal extent as the grouping left it (before any superscript joins it).
+  const extent = new Map(groups.map((g) => [g, [Math.min(...g.runs.map((r) => r.x0)), Math.max(...g.runs.map((r) => r.x1))]]));
+  for (const g of groups) {
+    const host = groups.find((h) => {
+      const [left, right] = extent.get(h)!;
+      return h !== g && g.size <= 0.85 * h.size && g.y - h.y > 0.1 * h.size && g.y - h.y <= 0.75 * h.size && g.runs.every((r) => r.x0 >= left - h.size && r.x0 <= right + h.size);
+    });
     if (host) {
       for (const r of g.runs) supOf.add(r);
       host.runs.push(...g.runs);

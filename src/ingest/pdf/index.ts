@@ -1,11 +1,12 @@
 import { getDocumentProxy, getMeta, getResolvedPDFJS, renderPageAsImage } from 'unpdf';
+import { TERMINAL } from '../clean.js';
 import { UnreadableFileError, type ExtractedText, type Heading } from '../extracted.js';
 import { leadingDate, statedDate } from '../metadata.js';
 import { lineJoiner } from '../lines.js';
 import { findFootnotes, findFurniture } from './furniture.js';
 import { dominantFont, dominantSize, groupLines, lineText, pageRuns, type Line, type PageRuns } from './geometry.js';
 import { layoutRegion, type Block } from './layout.js';
-import { OCR_NO_TEXT, type OcrPage, type OcrReader } from '../ocr.js';
+import type { OcrPage, OcrReader } from '../ocr.js';
 
 // pdf.js hands image and font data on with ArrayBuffer.prototype.transferToFixedLength, which
 // Node has from 21 on; on Node 20 its operator lists lose their images and rendering stalls. A copy
@@ -68,7 +69,7 @@ export async function extractPdf(bytes: Uint8Array, ocr: OcrReader | null): Prom
       const image = await withTimeout(renderPageAsImage(pdf, n, { scale: SCAN_SCALE, canvasImport: () => import('@napi-rs/canvas') }), RENDER_TIMEOUT_MS);
       return [n, image ? await ocr.read(new Uint8Array(image)) : null] as const;
     });
-    for (const [n, page] of await Promise.all(read)) if (page && page.confidence >= OCR_NO_TEXT) pages[n - 1].ocr = page;
+    for (const [n, page] of await Promise.all(read)) if (page?.paragraphs.length) pages[n - 1].ocr = page;
   }
   if (pages.every((p) => p.runs.length === 0 && !p.ocr?.paragraphs.length)) {
     if (!scans.length) throw new UnreadableFileError('the PDF has no text, neither a text layer nor scanned pages (an empty document?)');
@@ -169,11 +170,9 @@ function noteText(line: Line, marker: string): string {
   return lineText(line, () => true).replace(new RegExp(`^${marker.replace(/[*]/g, '\\*')}\\s+`), '');
 }
 
-const SENTENCE_END = /[.!?:;]["'”’)\]]*$/;
-
 /** A paragraph cut by a page or column break (its sentence unfinished, the next going on in lower case) is one paragraph. */
 function continues(last: Piece, next: Piece): boolean {
-  return last.kind === 'paragraph' && next.kind === 'paragraph' && !SENTENCE_END.test(last.text) && /^\p{Ll}/u.test(next.text);
+  return last.kind === 'paragraph' && next.kind === 'paragraph' && !TERMINAL.test(last.text) && /^\p{Ll}/u.test(next.text);
 }
 
 /** Heading levels by size: the largest heading size is level 1; headings in body type come last. */

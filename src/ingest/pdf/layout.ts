@@ -1,4 +1,4 @@
-import { groupLines, lineText, median, type Line, type PageRuns, type Run } from './geometry.js';
+import { BULLETS, groupLines, lineText, median, type Line, type PageRuns, type Run } from './geometry.js';
 
 /**
  * A page's body in reading order, as blocks: paragraphs, headings, and table rows whose cells
@@ -181,21 +181,26 @@ interface CellBlock {
   bottom: number;
 }
 
+/** A line as a cell of its own, its extent from ascender to descender. */
+const lineCell = (line: Line, column: number): CellBlock => ({ column, lines: [line], top: line.y + 0.8 * line.size, bottom: line.y - 0.25 * line.size });
+
 /** A column's lines grouped into cells: lines closer than one and a half lines belong together. */
 function cellBlocks(runs: Run[], column: number, context: LayoutContext): CellBlock[] {
   const blocks: CellBlock[] = [];
   for (const line of groupLines(runs, context.bullets)) {
     const last = blocks[blocks.length - 1];
-    const top = line.y + 0.8 * line.size;
-    if (last && last.bottom - top < lineGap(line.size, context) && !line.bullet) {
+    const cell = lineCell(line, column);
+    if (last && last.bottom - cell.top < lineGap(line.size, context) && !line.bullet) {
       last.lines.push(line);
-      last.bottom = line.y - 0.25 * line.size;
-    } else blocks.push({ column, lines: [line], top, bottom: line.y - 0.25 * line.size });
+      last.bottom = cell.bottom;
+    } else blocks.push(cell);
   }
   return blocks;
 }
 
-const LABEL = /^(\(?[0-9]{1,3}(\.[0-9]{1,3})*[.)]?|\(?[a-z]{1,4}[.)]|[•▪◼●■◦○‣⁃*–-])$/i;
+/** A mark standing alone in a margin column: a list bullet or a dash. */
+const BULLET_LABEL = new RegExp(`^[${BULLETS}*–-]$`, 'u');
+const LABEL = new RegExp(`^(\\(?[0-9]{1,3}(\\.[0-9]{1,3})*[.)]?|\\(?[a-z]{1,4}[.)]|[${BULLETS}*–-])$`, 'iu');
 
 /** Columns are a table when their blocks stand side by side (row by row), else columns of text read in turn. */
 function readColumns(columns: Run[][], context: LayoutContext): Block[] {
@@ -218,7 +223,7 @@ function readColumns(columns: Run[][], context: LayoutContext): Block[] {
     const needed = narrow >= 0.75 * wide ? 0.6 * Math.max(left.length, right.length) : 0.5 * Math.min(left.length, right.length);
     if (sideBySide < 2 || sideBySide < needed) {
       // A glossary or a list of terms: short labels, each on the baseline of its entry's first line.
-      if (termsBeside(columns[0], columns[1], context)) return tableRows(columns.flatMap((c, i) => lineCells(c, i, context)), context);
+      if (termsBeside(columns[0], columns[1], context)) return tableRows(columns.flatMap((c, i) => groupLines(c, context.bullets).map((line) => lineCell(line, i))), context);
       return columns.flatMap((c) => layoutRegion(c, context));
     }
   }
@@ -242,17 +247,13 @@ function numberedParagraphs(labels: CellBlock[], body: Run[], context: LayoutCon
     while (end < lines.length && !opens(lines[end])) end++;
     const labelText = label.lines.map((l) => lineText(l, context.dropSuperscript)).join(' ');
     const [first, ...rest] = paragraphs(lines.slice(i, end), context, false);
-    const bulleted = /^[•▪◼●■◦○‣⁃*–-]$/.test(labelText);
+    const bulleted = BULLET_LABEL.test(labelText);
     blocks.push({ ...first, cells: [[...(bulleted ? [] : [labelText]), ...first.cells[0]]] }, ...rest);
     i = end;
   }
   return blocks;
 }
 
-/** Each line of a column as a cell of its own. */
-function lineCells(runs: Run[], column: number, context: LayoutContext): CellBlock[] {
-  return groupLines(runs, context.bullets).map((line) => ({ column, lines: [line], top: line.y + 0.8 * line.size, bottom: line.y - 0.25 * line.size }));
-}
 
 /** Left lines of a few words, each on the baseline of a line on the right. */
 function termsBeside(left: Run[], right: Run[], context: LayoutContext): boolean {
@@ -272,7 +273,7 @@ function termsBeside(left: Run[], right: Run[], context: LayoutContext): boolean
 function tableRows(blocks: CellBlock[], context: LayoutContext): Block[] {
   // A cell whose every line has a line of another column beside it is a stack of one-line cells (rows set close).
   const beside = (line: Line, column: number) => blocks.some((b) => b.column !== column && b.lines.some((l) => Math.abs(l.y - line.y) <= 0.3 * line.size));
-  const cells = blocks.flatMap((b) => (b.lines.length > 1 && b.lines.every((l) => beside(l, b.column)) ? b.lines.map((l) => ({ column: b.column, lines: [l], top: l.y + 0.8 * l.size, bottom: l.y - 0.25 * l.size })) : [b]));
+  const cells = blocks.flatMap((b) => (b.lines.length > 1 && b.lines.every((l) => beside(l, b.column)) ? b.lines.map((l) => lineCell(l, b.column)) : [b]));
   const sorted = cells.sort((a, b) => b.top - a.top);
   const rows: CellBlock[][] = [];
   let floor = Infinity;
@@ -312,12 +313,13 @@ function paragraphs(lines: Line[], context: LayoutContext, wholeBand: boolean): 
   if (!lines.length) return [];
   const left = Math.min(...lines.map((l) => l.x0));
   const right = Math.max(...lines.map((l) => l.x1));
+  const textOf = new Map(lines.map((l) => [l, lineText(l, context.dropSuperscript)]));
   const groups: Line[][] = [];
   for (const line of lines) {
     const group = groups[groups.length - 1];
     const prev = group?.[group.length - 1];
-    const prevText = prev ? lineText(prev, context.dropSuperscript) : '';
-    const text = lineText(line, context.dropSuperscript);
+    const prevText = prev ? textOf.get(prev)! : '';
+    const text = textOf.get(line)!;
     const size = Math.max(line.size, prev?.size ?? 0);
     const breaks =
       !prev ||
@@ -331,7 +333,7 @@ function paragraphs(lines: Line[], context: LayoutContext, wholeBand: boolean): 
     else group.push(line);
   }
   return groups.map((group): Block => {
-    const texts = group.map((l) => lineText(l, context.dropSuperscript));
+    const texts = group.map((l) => textOf.get(l)!);
     const size = median(group.map((l) => l.size));
     const font = group[0].font;
     const joined = texts.join(' ');
