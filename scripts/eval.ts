@@ -1,11 +1,11 @@
 /**
  * Retrieval and answer quality: prints tables (stderr) and writes a JSON report under reports/.
- * Usage: npm run --silent eval -- [--suite seeds|wikiqa|scifact|council|all] [--split train|test]
+ * Usage: npm run --silent eval -- [--suite seeds|wikiqa|squad|scifact|council|all] [--split train|test]
  * Ranking suites report the full pipeline beside BM25 alone and dense alone, from the same index;
  * answer suites report the answer model beside each ablation model that train-answer wrote.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
@@ -15,6 +15,7 @@ import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuesti
 import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
 import { prepareWithProgress } from '../src/cli/progress.js';
 import { loadAnswerModel } from '../src/answer/index.js';
+import { answeringSentences, locateSquad, readSquad } from '../src/eval/squad.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics, type TriggerMetrics } from '../src/eval/wikiqa.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { checkExtraction, locateCouncilDocs, pageEdgeLines, readCouncilSuite, scoreCouncilAnswer, summarizeCouncil, type BatchAnswer, type ExtractionCheck } from '../src/eval/council.js';
@@ -24,10 +25,10 @@ import { startPglite } from './pglite.js';
 const ROOT = join(import.meta.dirname, '..');
 const REPORTS = join(ROOT, 'reports');
 const options = new Command()
-  .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'wikiqa', 'scifact', 'council', 'all']).default('all'))
+  .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'wikiqa', 'squad', 'scifact', 'council', 'all']).default('all'))
   .addOption(new Option('--split <split>', 'SciFact split').choices(['train', 'test']).default('test'))
   .parse()
-  .opts<{ suite: 'seeds' | 'wikiqa' | 'scifact' | 'council' | 'all'; split: 'train' | 'test' }>();
+  .opts<{ suite: 'seeds' | 'wikiqa' | 'squad' | 'scifact' | 'council' | 'all'; split: 'train' | 'test' }>();
 const runs = (suite: string) => options.suite === suite || options.suite === 'all';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -149,6 +150,56 @@ if (runs('wikiqa')) {
     for (const [name, m] of Object.entries(rows) as Array<[string, TriggerMetrics & { threshold: number }]>) log(`${name.padEnd(40)} ${m.threshold.toFixed(2)}      ${fmt(m.precision)}     ${fmt(m.recall)}  ${fmt(m.f1)}  ${String(m.answered).padEnd(8)} ${m.right}`);
     log(`${'published (Yang et al. 2015, test, summary given)'.padEnd(40)}           0.28      0.36   0.32`);
     (report.suites as Record<string, unknown>).wikiqa = { questions: heldOut.length, rows };
+  }
+}
+
+if (runs('squad')) {
+  const file = locateSquad(ROOT);
+  if (!file) {
+    log('\nSQuAD: skipped, not found (set SQUAD_FILE or place dev-even-articles.json at ../shared/bench/squad).');
+  } else {
+    // SQuAD's held-out articles as an archive (one document per article, a paragraph each), its questions through `batch`.
+    const paragraphs = readSquad(file).filter((p) => p.part === 'test');
+    const corpusDir = join(REPORTS, 'squad', 'corpus');
+    const articles = [...new Set(paragraphs.map((p) => p.article))];
+    mkdirSync(corpusDir, { recursive: true });
+    for (const f of readdirSync(corpusDir)) if (!articles.some((a) => `${a}.txt` === f)) rmSync(join(corpusDir, f));
+    for (const a of articles) {
+      const text = `${paragraphs.filter((p) => p.article === a).map((p) => p.context).join('\n\n')}\n`;
+      const target = join(corpusDir, `${a}.txt`);
+      if (!existsSync(target) || readFileSync(target, 'utf8') !== text) writeFileSync(target, text);
+    }
+    const paths = ['--corpus', corpusDir, '--index', join(REPORTS, 'squad', 'index')];
+    const [build] = await cli(['build-index', ...paths]);
+    const questions = paragraphs.flatMap((p) => p.questions.map((q) => ({ q, p })));
+    const input = join(REPORTS, 'squad', 'held-out.jsonl');
+    writeFileSync(input, questions.map(({ q }) => JSON.stringify({ id: q.id, query: q.question })).join('\n') + '\n');
+    const byId = new Map(questions.map((x) => [x.q.id, x]));
+    log(`\nSQuAD held out: ${questions.length} questions over ${articles.length} articles (${paragraphs.length} paragraphs; index ${JSON.parse(build).index})`);
+    const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
+    const rows: Record<string, unknown> = {};
+    for (const [name, model] of answerRows()) {
+      const configFile = join(REPORTS, 'squad', 'eval.config.json');
+      // Every answer with its probability (minScore 0): the first choice is scored whole, and the row at the model's threshold.
+      writeFileSync(configFile, JSON.stringify({ answer: { model, minScore: 0 } }));
+      log(`${name}: npm run batch -- --k 3 --input ${input} (ARCHIVE_CONFIG=${configFile})`);
+      const lines = (await cli(['batch', '--k', '3', '--input', input, ...paths], configFile)).map((l) => JSON.parse(l) as { id: string; answer: { text: string; score: number; citation: { source: string } } | null });
+      // Right: the answer is (or holds, or is held by) an answering sentence of the question's paragraph, and holds an answer span.
+      const isRight = (l: (typeof lines)[number]) => {
+        if (!l.answer) return false;
+        const { q, p } = byId.get(l.id)!;
+        const answer = squash(l.answer.text);
+        const sentences = answeringSentences(p, q).map((i) => squash(p.context.slice(p.sentences[i].start, p.sentences[i].end)));
+        return l.answer.citation.source === `${p.article}.txt` && sentences.some((s) => answer.includes(s) || s.includes(answer)) && q.answers.some((a) => answer.includes(squash(a.text)));
+      };
+      const threshold = thresholdOf(model);
+      const firstChoice = lines.filter(isRight).length;
+      const given = lines.filter((l) => l.answer && l.answer.score >= threshold);
+      const right = given.filter(isRight).length;
+      rows[name] = { questions: lines.length, threshold, answered: given.length, right, sentenceRight: right / lines.length, firstChoiceRight: firstChoice / lines.length };
+      log(`${name.padEnd(40)} answering sentence right ${fmt(right / lines.length)} (${right} of ${lines.length}; ${lines.length - given.length} withheld); first choice right ${fmt(firstChoice / lines.length)}`);
+    }
+    (report.suites as Record<string, unknown>).squad = { questions: questions.length, articles: articles.length, rows };
   }
 }
 

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
-import { decide, FEATURE_GROUPS, FEATURE_NAMES, fitConditionalLogit, fitLogistic, pickFeatures, probability, readPassages, SentenceCache, TRIGGER_FEATURES, UNANSWERABLE_CUES, WordVectors, type AnswerModel, type Reading } from '../src/answer/index.js';
+import { decide, FEATURE_GROUPS, FEATURE_NAMES, fitConditionalLogit, fitLogistic, pickFeatures, probability, readPassages, SentenceCache, shippedAnswerReader, TRIGGER_FEATURES, UNANSWERABLE_CUES, WordVectors, type AnswerModel, type Reading } from '../src/answer/index.js';
 import { prepareIndex, type LoadedIndex } from '../src/archive.js';
 import { progressBar, progressHooks } from '../src/cli/progress.js';
 import { loadConfig, type Config } from '../src/config.js';
@@ -23,7 +23,8 @@ import { rankPassages } from '../src/retrieve/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 /** Feature groups an ablation leaves out: the ranker's groups, and the trigger's cues of unanswerable questions. */
-const GROUPS = [...FEATURE_GROUPS.map((g) => g.name), 'unanswerable cues'];
+const OTHER_THAN_READER = 'features other than the reader';
+const GROUPS = [...FEATURE_GROUPS.map((g) => g.name), 'unanswerable cues', OTHER_THAN_READER];
 const options = new Command()
   .option('--out <file>', 'where to write the model', join(ROOT, 'src', 'answer', 'answer-model.json'))
   .option('--ablations', `also train one model without each feature group (${GROUPS.join(', ')}) into reports/answer-ablation/`)
@@ -57,7 +58,7 @@ const foldOf = (key: string) => parseInt(createHash('sha256').update(key).digest
 
 /** Reads each question through an archive and labels every candidate sentence. */
 async function read(domain: Example['domain'], config: Config, { index, embedder }: LoadedIndex, questions: Array<{ key: string; text: string; answerable: boolean; isAnswer: (source: string, start: number, end: number) => boolean }>): Promise<void> {
-  const reader = { sentences: new SentenceCache(embedder, 50_000), words: new WordVectors(embedder), idf: (t: string) => index.store.idf(t) };
+  const reader = { sentences: new SentenceCache(embedder, 50_000), words: new WordVectors(embedder), idf: (t: string) => index.store.idf(t), network: shippedAnswerReader() };
   const bar = progressBar(`Reading ${domain} questions`);
   for (const [n, q] of questions.entries()) {
     const { passages, queryVector } = await rankPassages({ index, embedder, reranker: null }, config, q.text, config.answer.passagesConsidered);
@@ -110,7 +111,10 @@ const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** di
 
 /** Fits the ranker and the trigger (without one feature group for an ablation) and chooses the threshold. */
 function train(without: string | null): AnswerModel {
-  const dropped = new Set(without === 'unanswerable cues' ? [] : (FEATURE_GROUPS.find((g) => g.name === without)?.features ?? []));
+  const readerFeatures = FEATURE_GROUPS.find((g) => g.name === 'reader')!.features;
+  const dropped = new Set(
+    without === OTHER_THAN_READER ? FEATURE_NAMES.filter((f) => !readerFeatures.includes(f)) : without === 'unanswerable cues' ? [] : (FEATURE_GROUPS.find((g) => g.name === without)?.features ?? []),
+  );
   const rankerFeatures = FEATURE_NAMES.filter((f) => !dropped.has(f));
   const dropTrigger = new Set([
     ...(without === 'unanswerable cues' ? UNANSWERABLE_CUES : without === 'answer type' ? TRIGGER_FEATURES.filter((f) => f.startsWith('question:') || f === 'best-has-type') : []),

@@ -1,4 +1,4 @@
-import { answerQuestion, loadAnswerModel, SentenceCache, WordVectors, type AnswerModel } from './answer/index.js';
+import { answerQuestion, loadAnswerModel, SentenceCache, shippedAnswerReader, WordVectors, type AnswerModel } from './answer/index.js';
 import { UserError, type Config } from './config.js';
 import type { Embedder } from './embed/index.js';
 import { bySource } from './ingest/index.js';
@@ -193,7 +193,7 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
       const { passages, queryVector } = await rankPassages({ index, embedder, reranker }, config, query, k, filters);
-      const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf }, answers, config, query, queryVector, passages);
+      const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf, network: shippedAnswerReader() }, answers, config, query, queryVector, passages);
       return { query, answer, results, index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),

@@ -14,7 +14,8 @@ export interface Candidate {
   /** The question's adjacent term pairs ("elect mayor"), matched as adjacent pairs in a sentence. */
   bigrams: Array<[string, string]>;
   passage: PassageContext;
-  sentence: { index: number; count: number; text: string; tags: SentenceTags; terms: Set<string>; vector: Float32Array; docOffset: number; meaningCoverage: number };
+  /** readerScore: the answer reader's score of the sentence as an answer (reader/model.ts). */
+  sentence: { index: number; count: number; text: string; tags: SentenceTags; terms: Set<string>; vector: Float32Array; docOffset: number; meaningCoverage: number; readerScore: number };
 }
 
 /** What a sentence is measured against in its passage: its rank and score, and its other sentences. */
@@ -28,6 +29,8 @@ export interface PassageContext {
   sentences: number;
   maxCoverage: number;
   maxDense: number;
+  /** The reader's best score among the passage's sentences. */
+  maxReader: number;
   /** The question's coverage by the whole passage, and the share of its names the passage mentions. */
   coverage: number;
   names: number;
@@ -149,6 +152,7 @@ export const FEATURE_GROUPS: FeatureGroup[] = [
   { name: 'position', features: ['position-in-passage', 'document-start'] },
   { name: 'length and form', features: ['log-words', 'short', 'long', 'question-mark', 'no-full-stop'] },
   { name: 'time', features: ['past-sentence', 'tense-mismatch'] },
+  { name: 'reader', features: ['reader', 'reader-relative'] },
 ];
 
 export const FEATURE_NAMES = FEATURE_GROUPS.flatMap((g) => g.features);
@@ -194,5 +198,7 @@ export function features(c: Candidate): number[] {
     past ? 1 : 0,
     // "How long does it take now" is not answered by what it "used to be", nor the other way round.
     (c.question.tense === 'present' && past) || (c.question.tense === 'past' && !past) ? 1 : 0,
+    c.sentence.readerScore,
+    c.sentence.readerScore - c.passage.maxReader,
   ];
 }

@@ -10,11 +10,13 @@ import { LogisticSchema, logit, sigmoid, type Logistic } from './logistic.js';
 import { ANSWER_TYPES, readQuestion, type Question } from './question.js';
 import type { SentenceCache, WordVectors } from './sentences.js';
 import { dot, trainable } from '../embed/index.js';
+import type { AnswerReader } from './reader/model.js';
 
 export { SentenceCache, WordVectors } from './sentences.js';
 export { FEATURE_GROUPS, FEATURE_NAMES } from './features.js';
 export { fitConditionalLogit, fitLogistic, probability } from './logistic.js';
 export { readQuestion } from './question.js';
+export { shippedAnswerReader } from './reader/model.js';
 
 /** The question-level features of the answer decision: is the best candidate an answer at all? */
 export const TRIGGER_FEATURES = ['best', 'margin', 'uncovered-terms', 'missing-names', 'best-passage-score', 'best-has-type', 'passage-margin', 'question-terms', ...ANSWER_TYPES.map((t) => `question:${t}`), ...FEATURE_NAMES.map((f) => `best:${f}`)];
@@ -66,10 +68,11 @@ export function pickFeatures(names: string[], values: number[], wanted: string[]
   return at.map((i) => values[i]);
 }
 
-/** What reading a question needs beside the passages: their sentences and the archive's word weights. */
+/** What reading a question needs beside the passages: their sentences, the archive's word weights, and the answer reader. */
 export interface Reader {
   sentences: SentenceCache;
   words: WordVectors;
+  network: AnswerReader;
   /** idf of a lexical term in the archive (rare words count for more). */
   idf: (term: string) => number;
 }
@@ -113,8 +116,15 @@ export async function readPassages(reader: Reader, config: Config, query: string
   const meaning = meaningCoverage(contentWords, allTags, rows, similarity);
   let sentenceNumber = 0;
   const union = (sets: Iterable<Iterable<string>>) => new Set([...sets].flatMap((s) => [...s]));
+  const considered = Math.min(config.answer.passagesConsidered, passages.length);
   const sentences = passages.map((p, n) => {
     const { spans, vectors, terms, tags } = cached[n];
+    // The reader reads each sentence of the passages the answer is chosen from, with its neighbours
+    // in the passage. It is most of a query's reading time, so the passages below are not read: a
+    // passage's sentences then share reader features of 0, which cancel in the choice of its
+    // highlighted sentence (a softmax over its own sentences), so that choice rests on the rest.
+    const readerScores =
+      n < considered ? reader.network.score(query, spans.map((span, i) => ({ sentence: span.text, context: [spans[i - 1]?.text, spans[i + 1]?.text].filter((t): t is string => !!t) }))) : spans.map(() => 0);
     const sentenceFrequency = new Map<string, number>();
     for (const set of terms) for (const t of set) if (weights.has(t)) sentenceFrequency.set(t, (sentenceFrequency.get(t) ?? 0) + 1);
     const passage: PassageContext = {
@@ -126,6 +136,7 @@ export async function readPassages(reader: Reader, config: Config, query: string
       sentences: spans.length,
       maxCoverage: Math.max(0, ...terms.map((t) => coverage(weights, totalWeight, t))),
       maxDense: Math.max(-1, ...vectors.map((v) => dot(queryVector, v))),
+      maxReader: Math.max(...readerScores),
       coverage: coverage(weights, totalWeight, cached[n].allTerms),
       names: share(question.names, cached[n].allWords),
     };
@@ -138,12 +149,11 @@ export async function readPassages(reader: Reader, config: Config, query: string
         queryVector,
         bigrams,
         passage,
-        sentence: { index: i, count: spans.length, text: span.text, tags: tags[i], terms: terms[i], vector: vectors[i], docOffset: span.start, meaningCoverage: meaning[sentenceNumber++] },
+        sentence: { index: i, count: spans.length, text: span.text, tags: tags[i], terms: terms[i], vector: vectors[i], docOffset: span.start, meaningCoverage: meaning[sentenceNumber++], readerScore: readerScores[i] },
       };
       return { passage: n, index: i, start: span.start, end: span.end, text: span.text, features: features(candidate) };
     });
   });
-  const considered = Math.min(config.answer.passagesConsidered, passages.length);
   const top = cached.slice(0, considered);
   const coveredTerms = union(top.map((c) => c.allTerms));
   const coveredWords = union(top.map((c) => c.allWords));

@@ -109,21 +109,29 @@ export function trainingSample(documents: SourceDocument[], maxCorpusWords: numb
   return documents.filter((d) => picked.has(d));
 }
 
+export interface FactorizedWords {
+  vocabulary: string[];
+  /** Row-major, vocabulary.length x dim. */
+  vectors: Float32Array;
+  dim: number;
+  /** How often each vocabulary word occurs in the sentences and WordNet entries. */
+  frequency: Map<string, number>;
+  stats: Record<string, number>;
+}
+
 /**
- * Trains static word vectors: PPMI over co-occurrence in WordNet entries (a synset's lemmas with its
- * gloss, and with the lemmas of related synsets) and in windows of the corpus text, factorised by a
- * randomized eigen-decomposition; each word vector is unit length times its SIF weight; then
- * fine-tuned contrastively on the corpus' passages, cut as the index cuts them (`chunking`).
- * A large corpus is read through its training sample (trainingSample).
+ * Word vectors from PPMI over co-occurrence in WordNet entries (a synset's lemmas with its gloss,
+ * and with the lemmas of related synsets) and in windows of `sentences` (lower-cased words),
+ * factorised by a randomized eigen-decomposition. The vocabulary is every sentence word, then the
+ * most frequent WordNet words, in a deterministic order. Used by each archive's model and by the
+ * answer reader's fixed vectors.
  */
-export async function trainStaticModel(
-  corpus: SourceDocument[],
-  options: BuiltinModelOptions,
+export async function factorizeWordVectors(
+  sentences: string[][],
+  options: Pick<BuiltinModelOptions, 'dim' | 'maxVocabulary' | 'window' | 'eigenPower' | 'corpusWeight'>,
   log: (msg: string) => void = () => {},
-  chunking: ChunkingOptions = ConfigSchema.parse({}).chunking,
-): Promise<BuiltModel> {
+): Promise<FactorizedWords> {
   const t0 = Date.now();
-  const documents = trainingSample(corpus, options.maxCorpusWords);
   const synsets = readWordNet();
   const bags: Array<{ words: string[]; weight: number }> = [];
   for (const s of synsets.values()) {
@@ -132,11 +140,8 @@ export async function trainStaticModel(
     const relatedWords = s.related.flatMap((key) => synsets.get(key)?.lemmas ?? []).flatMap(bertWords).filter(trainable);
     if (relatedWords.length) bags.push({ words: [...lemmaWords, ...relatedWords], weight: 0.5 });
   }
-  const sentences = documents.flatMap((d) => splitSentences(d.text).map((s) => bertWords(d.text.slice(s.start, s.end)).filter(trainable)));
-  const sampled = documents.length < corpus.length ? ` (a sample of ${documents.length} of ${corpus.length} documents)` : '';
-  log(`read ${synsets.size} WordNet synsets and ${sentences.length} corpus sentences${sampled} (${Date.now() - t0} ms)`);
+  log(`read ${synsets.size} WordNet synsets (${Date.now() - t0} ms)`);
 
-  // Vocabulary: every corpus word, then the most frequent WordNet words, in a deterministic order.
   const frequency = new Map<string, number>();
   const corpusWords = new Set<string>();
   for (const s of sentences) for (const w of s) { frequency.set(w, (frequency.get(w) ?? 0) + 1); corpusWords.add(w); }
@@ -158,6 +163,30 @@ export async function trainStaticModel(
   const t2 = Date.now();
   const { vectors, dim } = await embedSymmetric(matrix, options.dim, { eigenPower: options.eigenPower });
   log(`factorised to ${dim} dimensions (${Date.now() - t2} ms)`);
+  return { vocabulary, vectors, dim, frequency, stats: { vocabulary: vocabulary.length, dim, pairs: matrix.values.length, synsets: synsets.size } };
+}
+
+/**
+ * Trains static word vectors: PPMI over co-occurrence in WordNet entries (a synset's lemmas with its
+ * gloss, and with the lemmas of related synsets) and in windows of the corpus text, factorised by a
+ * randomized eigen-decomposition; each word vector is unit length times its SIF weight; then
+ * fine-tuned contrastively on the corpus' passages, cut as the index cuts them (`chunking`).
+ * A large corpus is read through its training sample (trainingSample).
+ */
+export async function trainStaticModel(
+  corpus: SourceDocument[],
+  options: BuiltinModelOptions,
+  log: (msg: string) => void = () => {},
+  chunking: ChunkingOptions = ConfigSchema.parse({}).chunking,
+): Promise<BuiltModel> {
+  const t0 = Date.now();
+  const documents = trainingSample(corpus, options.maxCorpusWords);
+  const sentences = documents.flatMap((d) => splitSentences(d.text).map((s) => bertWords(d.text.slice(s.start, s.end)).filter(trainable)));
+  const sampled = documents.length < corpus.length ? ` (a sample of ${documents.length} of ${corpus.length} documents)` : '';
+  log(`read ${sentences.length} corpus sentences${sampled} (${Date.now() - t0} ms)`);
+  const { vocabulary, vectors, dim, frequency, stats } = await factorizeWordVectors(sentences, options, log);
+  const idOf = new Map(vocabulary.map((w, i) => [w, i]));
+  const toIds = (ws: string[]) => Int32Array.from(ws.map((w) => idOf.get(w) ?? -1).filter((i) => i >= 0));
 
   let total = 0;
   for (const w of vocabulary) total += frequency.get(w)!;
@@ -182,7 +211,7 @@ export async function trainStaticModel(
   const passages = documents.filter((doc) => kept.has(doc)).flatMap((doc) => byDocument.get(doc)!);
   fineTuneOnPassages(vectors, dim, passages, options.contrastive, log);
   log(`fine-tuned on ${passages.length} passages (${Date.now() - t3} ms)`);
-  return { vocabulary, vectors, dim, stats: { vocabulary: vocabulary.length, dim, pairs: matrix.values.length, synsets: synsets.size, corpusDocuments: documents.length, corpusSentences: sentences.length, passages: passages.length } };
+  return { vocabulary, vectors, dim, stats: { ...stats, corpusDocuments: documents.length, corpusSentences: sentences.length, passages: passages.length } };
 }
 
 /**

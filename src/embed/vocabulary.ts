@@ -1,7 +1,8 @@
 import { eng as englishStopWords } from 'stopword';
 import type { SourceDocument } from '../types.js';
 
-const STOP = new Set([...englishStopWords, 'a', 'an', 'the', 'of', 'to', 'in', 'on', 'is', 'it', 'or', 'as', 'at', 'be', 'by']);
+/** Stop words: no built-in vector is learned for them (the answer reader learns its own). */
+export const STOP = new Set([...englishStopWords, 'a', 'an', 'the', 'of', 'to', 'in', 'on', 'is', 'it', 'or', 'as', 'at', 'be', 'by']);
 
 /**
  * Words as the BERT pre-tokenizer of the built-in model's tokenizer.json sees them: lower-cased,
