@@ -24,12 +24,31 @@ describe('chunking the seeds', () => {
       const single = sentences.filter((s) => s.start >= chunk.start && s.end <= chunk.end).length === 1;
       if (!single) expect(words(chunk.text)).toBeLessThanOrEqual(chunking.maxWords);
     }
+    // A passage under the target closes only where the next sentence would pass maxWords, at a heading, or at the end.
+    const headings = new Set((doc.headings ?? []).map((h) => h.start));
+    for (const chunk of chunks) {
+      if (words(chunk.text) >= chunking.targetWords) continue;
+      const next = sentences.find((s) => s.start >= chunk.end);
+      if (next) expect(words(chunk.text) + words(doc.text.slice(next.start, next.end)) > chunking.maxWords || headings.has(next.start), `a ${words(chunk.text)}-word passage closed early`).toBe(true);
+    }
     // Every sentence is in some chunk, and neighbours share exactly the configured overlap.
     for (const s of sentences) expect(chunks.some((c) => c.start <= s.start && s.end <= c.end)).toBe(true);
     for (let i = 1; i < chunks.length; i++) {
       const shared = sentences.filter((s) => s.start >= chunks[i].start && s.end <= chunks[i - 1].end).length;
       expect(shared).toBe(chunking.overlapSentences);
     }
+  });
+});
+
+describe('passage sizes on the seeds', () => {
+  it('come near chunking.targetWords: the median between the target and maxWords, few far under it', () => {
+    const sizes = documents.flatMap((d) => chunkDocument(d, chunking).map((c) => words(c.text))).sort((a, b) => a - b);
+    const median = sizes[Math.floor(sizes.length / 2)];
+    process.stderr.write(`[chunk] ${sizes.length} passages: median ${median} words, smallest ${sizes[0]}, largest ${sizes.at(-1)}\n`);
+    expect(median).toBeGreaterThanOrEqual(chunking.targetWords);
+    expect(median).toBeLessThanOrEqual(chunking.maxWords);
+    // Short passages are a document's last, or end at a heading: a tenth at most.
+    expect(sizes.filter((n) => n < chunking.targetWords / 2).length).toBeLessThanOrEqual(sizes.length / 10);
   });
 });
 

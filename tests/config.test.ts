@@ -11,6 +11,8 @@ describe('configuration', () => {
     delete process.env.ARCHIVE_CONFIG;
     delete process.env.ARCHIVE_ADMIN_TOKEN;
     delete process.env.DATABASE_URL;
+    delete process.env.PORT;
+    delete process.env.HOST;
   });
 
   it('accepts the example in the README as it is written', () => {
@@ -41,5 +43,28 @@ describe('configuration', () => {
     expect(loadConfig().store.databaseUrl).toBe('postgres://archive:secret@db.example:5432/archive');
     process.env.DATABASE_URL = 'mysql://archive@db.example/archive';
     expect(() => loadConfig()).toThrowError(/store\.databaseUrl: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+  });
+
+  it('takes the port and host from PORT and HOST, over the file, and names a port that is not one', () => {
+    const file = join(tempDir(), 'archive.config.json');
+    writeFileSync(file, JSON.stringify({ server: { port: 4000, host: '127.0.0.1' } }));
+    process.env.ARCHIVE_CONFIG = file;
+    expect(loadConfig().server).toMatchObject({ port: 4000, host: '127.0.0.1' });
+    process.env.PORT = '8123';
+    process.env.HOST = '0.0.0.0';
+    expect(loadConfig().server).toMatchObject({ port: 8123, host: '0.0.0.0' });
+    process.env.PORT = 'eighty';
+    expect(() => loadConfig()).toThrowError(/Invalid configuration: server\.port: /);
+  });
+
+  it('says which config file is missing, or is not JSON', () => {
+    process.env.ARCHIVE_CONFIG = join(tempDir(), 'nowhere.json');
+    expect(() => loadConfig()).toThrowError(UserError);
+    expect(() => loadConfig()).toThrowError(/Config file .*nowhere\.json \(from ARCHIVE_CONFIG\) does not exist/);
+    const file = join(tempDir(), 'archive.config.json');
+    writeFileSync(file, '{ "server": { "port": 4000, } }');
+    process.env.ARCHIVE_CONFIG = file;
+    expect(() => loadConfig()).toThrowError(UserError);
+    expect(() => loadConfig()).toThrowError(/Config file .*archive\.config\.json is not valid JSON: /);
   });
 });
