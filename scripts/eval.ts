@@ -5,7 +5,7 @@
  * answer suites report the answer model beside each ablation model that train-answer wrote.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
@@ -15,7 +15,7 @@ import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuesti
 import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
 import { prepareWithProgress } from '../src/cli/progress.js';
 import { loadAnswerModel } from '../src/answer/index.js';
-import { answeringSentences, locateSquad, readSquad } from '../src/eval/squad.js';
+import { answeringSentences, locateSquad, materializeSquadCorpus, readSquad } from '../src/eval/squad.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics, type TriggerMetrics } from '../src/eval/wikiqa.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { checkExtraction, locateCouncilDocs, pageEdgeLines, readCouncilSuite, scoreCouncilAnswer, summarizeCouncil, type BatchAnswer, type ExtractionCheck } from '../src/eval/council.js';
@@ -161,21 +161,15 @@ if (runs('squad')) {
     // SQuAD's held-out articles as an archive (one document per article, a paragraph each), its questions through `batch`.
     const paragraphs = readSquad(file).filter((p) => p.part === 'test');
     const corpusDir = join(REPORTS, 'squad', 'corpus');
-    const articles = [...new Set(paragraphs.map((p) => p.article))];
-    mkdirSync(corpusDir, { recursive: true });
-    for (const f of readdirSync(corpusDir)) if (!articles.some((a) => `${a}.txt` === f)) rmSync(join(corpusDir, f));
-    for (const a of articles) {
-      const text = `${paragraphs.filter((p) => p.article === a).map((p) => p.context).join('\n\n')}\n`;
-      const target = join(corpusDir, `${a}.txt`);
-      if (!existsSync(target) || readFileSync(target, 'utf8') !== text) writeFileSync(target, text);
-    }
+    const articles = new Set(paragraphs.map((p) => p.article));
+    materializeSquadCorpus(paragraphs, corpusDir);
     const paths = ['--corpus', corpusDir, '--index', join(REPORTS, 'squad', 'index')];
     const [build] = await cli(['build-index', ...paths]);
     const questions = paragraphs.flatMap((p) => p.questions.map((q) => ({ q, p })));
     const input = join(REPORTS, 'squad', 'held-out.jsonl');
     writeFileSync(input, questions.map(({ q }) => JSON.stringify({ id: q.id, query: q.question })).join('\n') + '\n');
     const byId = new Map(questions.map((x) => [x.q.id, x]));
-    log(`\nSQuAD held out: ${questions.length} questions over ${articles.length} articles (${paragraphs.length} paragraphs; index ${JSON.parse(build).index})`);
+    log(`\nSQuAD held out: ${questions.length} questions over ${articles.size} articles (${paragraphs.length} paragraphs; index ${JSON.parse(build).index})`);
     const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
     const rows: Record<string, unknown> = {};
     for (const [name, model] of answerRows()) {
@@ -199,7 +193,7 @@ if (runs('squad')) {
       rows[name] = { questions: lines.length, threshold, answered: given.length, right, sentenceRight: right / lines.length, firstChoiceRight: firstChoice / lines.length };
       log(`${name.padEnd(40)} answering sentence right ${fmt(right / lines.length)} (${right} of ${lines.length}; ${lines.length - given.length} withheld); first choice right ${fmt(firstChoice / lines.length)}`);
     }
-    (report.suites as Record<string, unknown>).squad = { questions: questions.length, articles: articles.length, rows };
+    (report.suites as Record<string, unknown>).squad = { questions: questions.length, articles: articles.size, rows };
   }
 }
 

@@ -109,12 +109,16 @@ log(`training on ${count('wikiqa').length} WikiQA questions (${count('wikiqa').f
 const noTrigger = { features: [], weights: [], bias: 0, mean: [], std: [] };
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** The ranker features an ablation leaves out: a group's, or all but the reader's ('unanswerable cues' are the trigger's). */
+function rankerFeaturesLeftOut(without: string | null): string[] {
+  const group = (name: string | null) => FEATURE_GROUPS.find((g) => g.name === name)?.features ?? [];
+  if (without === OTHER_THAN_READER) return FEATURE_NAMES.filter((f) => !group('reader').includes(f));
+  return group(without);
+}
+
 /** Fits the ranker and the trigger (without one feature group for an ablation) and chooses the threshold. */
 function train(without: string | null): AnswerModel {
-  const readerFeatures = FEATURE_GROUPS.find((g) => g.name === 'reader')!.features;
-  const dropped = new Set(
-    without === OTHER_THAN_READER ? FEATURE_NAMES.filter((f) => !readerFeatures.includes(f)) : without === 'unanswerable cues' ? [] : (FEATURE_GROUPS.find((g) => g.name === without)?.features ?? []),
-  );
+  const dropped = new Set(rankerFeaturesLeftOut(without));
   const rankerFeatures = FEATURE_NAMES.filter((f) => !dropped.has(f));
   const dropTrigger = new Set([
     ...(without === 'unanswerable cues' ? UNANSWERABLE_CUES : without === 'answer type' ? TRIGGER_FEATURES.filter((f) => f.startsWith('question:') || f === 'best-has-type') : []),

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
-import { AnswerReader, ReaderModelSchema, type ReaderModel } from '../src/answer/reader/model.js';
+import { AnswerReader, candidatesOf, type ReaderModel } from '../src/answer/reader/model.js';
 import { ReaderNetwork, useWasmBackend, type NetworkOptions, type TrainingQuestion } from '../src/answer/reader/train/network.js';
 import { decodeWordVectors, encodeWordVectors } from '../src/answer/reader/vectors.js';
 import { progressBar } from '../src/cli/progress.js';
@@ -44,9 +44,6 @@ if (!(share > 0 && share <= 1)) {
   process.exit(2);
 }
 
-/** A sentence's neighbours in its paragraph: what the reader reads as context. */
-const around = (sentences: string[], i: number) => [sentences[i - 1], sentences[i + 1]].filter((s): s is string => !!s);
-
 // SQuAD: each question against the sentences of its paragraph.
 const paragraphs = readSquad(squadFile);
 const squadQuestions = (part: SquadPart) =>
@@ -56,7 +53,7 @@ const squadQuestions = (part: SquadPart) =>
       const sentences = p.sentences.map((s) => p.context.slice(s.start, s.end));
       return p.questions.map((q): TrainingQuestion => {
         const right = new Set(answeringSentences(p, q));
-        return { question: q.question, candidates: sentences.map((sentence, i) => ({ sentence, context: around(sentences, i) })), labels: sentences.map((_, i) => (right.has(i) ? 1 : 0)) };
+        return { question: q.question, candidates: candidatesOf(sentences), labels: sentences.map((_, i) => (right.has(i) ? 1 : 0)) };
       });
     })
     .filter((q) => q.labels.some((l) => l) && q.candidates.length > 1);
@@ -67,7 +64,7 @@ const wikiqaQuestions = (heldOut: boolean) =>
     .filter((q) => q.heldOut === heldOut && q.answers.length > 0)
     .map((q): TrainingQuestion => {
       const sentences = wikiqa.summaries.get(q.source)!;
-      return { question: q.question, candidates: sentences.map((sentence, i) => ({ sentence, context: around(sentences, i) })), labels: sentences.map((_, i) => (q.answers.includes(i) ? 1 : 0)) };
+      return { question: q.question, candidates: candidatesOf(sentences), labels: sentences.map((_, i) => (q.answers.includes(i) ? 1 : 0)) };
     })
     .filter((q) => q.candidates.length > 1);
 const allSquadTrain = squadQuestions('train');
@@ -102,9 +99,8 @@ const networkOptions: NetworkOptions = { d: 64, h: 64, g: 64, candidates: 8, que
 const functionWords = [...new Set([...STOP, 'who', 'whom', 'whose', 'what', 'which', 'when', 'where', 'why', 'how'])].filter((w) => !vectors.index.has(w)).sort();
 const network = new ReaderNetwork(networkOptions, vectors, functionWords);
 
-const encode = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
-const modelOf = async (training: Record<string, unknown>, checks: ReaderModel['checks'] = []): Promise<ReaderModel> =>
-  ReaderModelSchema.parse({ version: 1, dims: { d: networkOptions.d, h: networkOptions.h, g: networkOptions.g }, functionWords, tensors: Object.fromEntries(Object.entries(await network.weights()).map(([k, v]) => [k, encode(v)])), checks, training });
+/** The network's weights now, as the query-time reader takes them. */
+const currentModel = async (): Promise<ReaderModel> => ({ version: 1, dims: { d: networkOptions.d, h: networkOptions.h, g: networkOptions.g }, functionWords, tensors: await network.weights(), checks: [], training: {} });
 
 /** Share of questions whose best-scored candidate answers, and mean reciprocal rank of the first answer. */
 function accuracy(reader: AnswerReader, questions: TrainingQuestion[]): { top1: number; mrr: number } {
@@ -139,7 +135,7 @@ await network.train(
   training,
   (done, total) => bar.update(done, total),
   async (epoch, loss) => {
-    const model = await modelOf({});
+    const model = await currentModel();
     const { top1, mrr } = accuracy(new AnswerReader(model, vectors), dev);
     epochs.push({ epoch: epoch + 1, loss: round(loss), devTop1: top1, devMrr: mrr });
     log(`\nepoch ${epoch + 1}: loss ${loss.toFixed(4)}, SQuAD dev top-1 ${top1}, MRR ${mrr}`);
@@ -164,9 +160,8 @@ const results = {
   wikiqaHeldOut: accuracy(reader, tests.wikiqa),
   wordOverlap: { squadDev: overlapAccuracy(dev), squadTest: overlapAccuracy(tests.squad), wikiqaHeldOut: overlapAccuracy(tests.wikiqa) },
 };
-const model = ReaderModelSchema.parse({
+const model: ReaderModel = {
   ...chosen,
-  tensors: Object.fromEntries(Object.entries(chosen.tensors).map(([k, v]) => [k, encode(v)])),
   checks: checkPairs.map((p, i) => ({ ...p, score: networkScores[i] })),
   training: {
     command: 'npm run train-reader',
@@ -179,8 +174,10 @@ const model = ReaderModelSchema.parse({
     measured: { ...results, note: 'top-1: the answering sentence is the best-scored of its paragraph (SQuAD) or summary (WikiQA, answerable questions)' },
     runtimeAgreement: Number(disagreement.toPrecision(2)),
   },
-});
+};
 mkdirSync(options.outDir, { recursive: true });
+// Tensors as base64 of their little-endian float32 bytes (what ReaderModelSchema reads back).
+const encode = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
 const json = (value: unknown) => `${JSON.stringify(value, (_k, v) => (v instanceof Float32Array ? encode(v) : typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(7)) : v), 2)}\n`;
 writeFileSync(join(options.outDir, 'word-vectors.bin'), vectorBytes);
 writeFileSync(join(options.outDir, 'reader-model.json'), json(model));

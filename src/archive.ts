@@ -181,6 +181,8 @@ async function openLiveIndex(config: Config, embedder?: Embedder): Promise<Loade
 
 function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder), answers: AnswerModel = loadAnswerModel(config), wordVectors = new WordVectors(embedder)): Archive {
   const idf = (term: string) => index.store.idf(term);
+  // Loaded as the archive opens (once per process), so the first search does not pay for it.
+  const network = shippedAnswerReader();
   const sorted = [...index.documents.values()].sort(bySource);
   return {
     config,
@@ -193,7 +195,7 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
       const { passages, queryVector } = await rankPassages({ index, embedder, reranker }, config, query, k, filters);
-      const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf, network: shippedAnswerReader() }, answers, config, query, queryVector, passages);
+      const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf, network }, answers, config, query, queryVector, passages);
       return { query, answer, results, index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),

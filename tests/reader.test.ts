@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AnswerReader, shippedAnswerReader } from '../src/answer/reader/model.js';
+import { AnswerReader, candidatesOf, shippedAnswerReader } from '../src/answer/reader/model.js';
 import { matchFeatures, readerTokens } from '../src/answer/reader/tokens.js';
 import { ReaderNetwork, useWasmBackend, type TrainingQuestion } from '../src/answer/reader/train/network.js';
 import { decodeWordVectors, encodeWordVectors } from '../src/answer/reader/vectors.js';
@@ -77,7 +77,7 @@ describe('training the reader', () => {
     ['How many people live in the county?', 2],
     ['Which town is the county town?', 3],
   ];
-  const questions: TrainingQuestion[] = asked.map(([question, answer]) => ({ question, candidates: paragraph.map((sentence, i) => ({ sentence, context: [paragraph[i - 1], paragraph[i + 1]].filter(Boolean) })), labels: paragraph.map((_, i) => (i === answer ? 1 : 0)) }));
+  const questions: TrainingQuestion[] = asked.map(([question, answer]) => ({ question, candidates: candidatesOf(paragraph), labels: paragraph.map((_, i) => (i === answer ? 1 : 0)) }));
   const options = { d: 8, h: 8, g: 8, candidates: 4, questionsPerBatch: 2, epochs: 30, learningRate: 0.02, dropout: 0.1, seed: 3 };
 
   it('is deterministic, learns the examples it is given, and its weights run in the query-time reader', async () => {
@@ -110,7 +110,7 @@ describe('the shipped reader on SQuAD (benchmark data beside the checkout)', () 
     for (const p of paragraphs) {
       const sentences = p.sentences.map((s) => p.context.slice(s.start, s.end));
       if (sentences.length < 2) continue;
-      const candidates = sentences.map((sentence, i) => ({ sentence, context: [sentences[i - 1], sentences[i + 1]].filter(Boolean) }));
+      const candidates = candidatesOf(sentences);
       for (const q of p.questions) {
         const right = new Set(answeringSentences(p, q));
         if (!right.size) continue;

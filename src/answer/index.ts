@@ -10,7 +10,7 @@ import { LogisticSchema, logit, sigmoid, type Logistic } from './logistic.js';
 import { ANSWER_TYPES, readQuestion, type Question } from './question.js';
 import type { SentenceCache, WordVectors } from './sentences.js';
 import { dot, trainable } from '../embed/index.js';
-import type { AnswerReader } from './reader/model.js';
+import { candidatesOf, type AnswerReader } from './reader/model.js';
 
 export { SentenceCache, WordVectors } from './sentences.js';
 export { FEATURE_GROUPS, FEATURE_NAMES } from './features.js';
@@ -124,7 +124,7 @@ export async function readPassages(reader: Reader, config: Config, query: string
     // passage's sentences then share reader features of 0, which cancel in the choice of its
     // highlighted sentence (a softmax over its own sentences), so that choice rests on the rest.
     const readerScores =
-      n < considered ? reader.network.score(query, spans.map((span, i) => ({ sentence: span.text, context: [spans[i - 1]?.text, spans[i + 1]?.text].filter((t): t is string => !!t) }))) : spans.map(() => 0);
+      n < considered ? reader.network.score(query, candidatesOf(spans.map((span) => span.text))) : spans.map(() => 0);
     const sentenceFrequency = new Map<string, number>();
     for (const set of terms) for (const t of set) if (weights.has(t)) sentenceFrequency.set(t, (sentenceFrequency.get(t) ?? 0) + 1);
     const passage: PassageContext = {

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { getDocumentProxy } from 'unpdf';
 import { z } from 'zod';
 import type { SourceDocument } from '../types.js';
+import { locateBench } from './bench.js';
 import { mean } from './metrics.js';
 
 /**
@@ -39,10 +39,7 @@ export function readCouncilSuite(file: string): { documents: CouncilDocument[]; 
 }
 
 /** The council documents' folder: COUNCIL_DOCS, else ../shared/bench/council-docs beside the checkout; null when absent. */
-export function locateCouncilDocs(root: string): string | null {
-  const candidates = [process.env.COUNCIL_DOCS, join(root, '..', 'shared', 'bench', 'council-docs')].filter((d): d is string => !!d);
-  return candidates.find((d) => existsSync(d)) ?? null;
-}
+export const locateCouncilDocs = (root: string): string | null => locateBench(root, 'COUNCIL_DOCS', 'council-docs');
 
 /** " lower-case words joined by single spaces " (padded, so a phrase matches whole words only). */
 const words = (s: string) => ` ${(s.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).join(' ')} `;

@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { locateBench, materializeCorpus } from './bench.js';
 import { mean, mrrAt, ndcgAt, recallAt, type Judgements } from './metrics.js';
 
 /** Where BEIR SciFact is looked for: SCIFACT_DIR, else ../shared/bench/scifact beside the checkout. */
-export function locateScifact(root: string): string | null {
-  const candidates = [process.env.SCIFACT_DIR, resolve(root, '..', 'shared', 'bench', 'scifact')].filter((d): d is string => !!d);
-  return candidates.find((d) => existsSync(join(d, 'corpus.jsonl')) && existsSync(join(d, 'queries.jsonl'))) ?? null;
-}
+export const locateScifact = (root: string): string | null => locateBench(root, 'SCIFACT_DIR', 'scifact', (d) => existsSync(join(d, 'corpus.jsonl')) && existsSync(join(d, 'queries.jsonl')));
 
 const CorpusLine = z.object({ _id: z.string(), title: z.string(), text: z.string() });
 const QueryLine = z.object({ _id: z.string(), text: z.string() });
@@ -22,20 +19,11 @@ const readJsonl = <T>(file: string, schema: z.ZodType<T>): T[] => parseJsonl(rea
  * Skips the work when the folder already matches corpus.jsonl.
  */
 export function materializeScifactCorpus(benchDir: string, corpusDir: string): number {
-  const source = readFileSync(join(benchDir, 'corpus.jsonl'), 'utf8');
-  const stamp = createHash('sha256').update(source).digest('hex');
-  const stampFile = join(corpusDir, '.source-sha256');
-  const docs = parseJsonl(source, CorpusLine);
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return docs.length;
-  rmSync(corpusDir, { recursive: true, force: true });
-  mkdirSync(corpusDir, { recursive: true });
-  const catalog: Record<string, { title: string }> = {};
-  for (const d of docs) {
-    writeFileSync(join(corpusDir, `${d._id}.txt`), `${d.title}\n\n${d.text}\n`);
-    if (d.title.trim()) catalog[`${d._id}.txt`] = { title: d.title.trim() };
-  }
-  writeFileSync(join(corpusDir, 'catalog.json'), JSON.stringify({ files: catalog }));
-  writeFileSync(stampFile, stamp);
+  const docs = readJsonl(join(benchDir, 'corpus.jsonl'), CorpusLine);
+  const files = new Map(docs.map((d) => [`${d._id}.txt`, `${d.title}\n\n${d.text}\n`]));
+  const catalog = Object.fromEntries(docs.filter((d) => d.title.trim()).map((d) => [`${d._id}.txt`, { title: d.title.trim() }]));
+  files.set('catalog.json', JSON.stringify({ files: catalog }));
+  materializeCorpus(corpusDir, files);
   return docs.length;
 }
 

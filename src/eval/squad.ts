@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { splitSentences } from '../chunk/index.js';
+import { locateBench, materializeCorpus } from './bench.js';
 
 /** Where the SQuAD questions are looked for: SQUAD_FILE, else ../shared/bench/squad/dev-even-articles.json beside the checkout. */
-export function locateSquad(root: string): string | null {
-  const candidates = [process.env.SQUAD_FILE, resolve(root, '..', 'shared', 'bench', 'squad', 'dev-even-articles.json')].filter((f): f is string => !!f);
-  return candidates.find((f) => existsSync(f)) ?? null;
-}
+export const locateSquad = (root: string): string | null => locateBench(root, 'SQUAD_FILE', 'squad/dev-even-articles.json');
 
 const SquadFile = z.object({
   data: z.array(
@@ -67,4 +64,11 @@ const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 export function answeringSentences(paragraph: SquadParagraph, question: SquadQuestion): number[] {
   const holding = (a: { start: number; end: number }) => paragraph.sentences.flatMap((s, i) => (s.start <= a.start && a.end <= s.end ? [i] : []));
   return [...new Set(question.answers.flatMap(holding))];
+}
+
+/** Writes the paragraphs' articles as a corpus folder: one document per article, its paragraphs in order. */
+export function materializeSquadCorpus(paragraphs: SquadParagraph[], corpusDir: string): void {
+  const articles = new Map<string, string[]>();
+  for (const p of paragraphs) articles.set(p.article, [...(articles.get(p.article) ?? []), p.context]);
+  materializeCorpus(corpusDir, new Map([...articles].map(([article, contexts]) => [`${article}.txt`, `${contexts.join('\n\n')}\n`])));
 }

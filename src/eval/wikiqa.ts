@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Citation, SourceDocument } from '../types.js';
+import { locateBench, materializeCorpus } from './bench.js';
 
 /** Where WikiQA's training split is looked for: WIKIQA_FILE, else ../shared/bench/wikiqa/train.jsonl beside the checkout. */
-export function locateWikiqa(root: string): string | null {
-  const candidates = [process.env.WIKIQA_FILE, resolve(root, '..', 'shared', 'bench', 'wikiqa', 'train.jsonl')].filter((f): f is string => !!f);
-  return candidates.find((f) => existsSync(f)) ?? null;
-}
+export const locateWikiqa = (root: string): string | null => locateBench(root, 'WIKIQA_FILE', 'wikiqa/train.jsonl');
 
 const Line = z.object({ id: z.string(), question: z.string(), sentences: z.array(z.string()), labels: z.array(z.union([z.literal(0), z.literal(1)])) });
 
@@ -58,13 +55,7 @@ export function readWikiqa(file: string): Wikiqa {
 
 /** Writes the summaries as a corpus folder, one sentence per paragraph; skips the work when the folder already matches. */
 export function materializeWikiqaCorpus(wikiqa: Wikiqa, corpusDir: string): void {
-  const stamp = createHash('sha256').update(JSON.stringify([...wikiqa.summaries])).digest('hex');
-  const stampFile = join(corpusDir, '.source-sha256');
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
-  rmSync(corpusDir, { recursive: true, force: true });
-  mkdirSync(corpusDir, { recursive: true });
-  for (const [source, sentences] of wikiqa.summaries) writeFileSync(join(corpusDir, source), `${sentences.join('\n\n')}\n`);
-  writeFileSync(stampFile, stamp);
+  materializeCorpus(corpusDir, new Map([...wikiqa.summaries].map(([source, sentences]) => [source, `${sentences.join('\n\n')}\n`])));
 }
 
 /** Where each of a summary's sentences stands in its document's clean text (null when cleaning changed it past finding). */

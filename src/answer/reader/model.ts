@@ -84,6 +84,9 @@ export interface ReaderCandidate {
   context: string[];
 }
 
+/** A passage's (or paragraph's) sentences as candidates, each read with the sentences before and after it: at query time and in training alike. */
+export const candidatesOf = (sentences: string[]): ReaderCandidate[] => sentences.map((sentence, i) => ({ sentence, context: [sentences[i - 1], sentences[i + 1]].filter((s): s is string => !!s) }));
+
 /** One token's learned representation and its products with the comparison kernels, made once per distinct token. */
 interface TokenState {
   t: Float32Array;
@@ -115,9 +118,9 @@ function softmaxInPlace(scores: Float32Array, from: number, n: number): void {
 }
 
 /** out[j] += x · M[:, j] for a row vector x (length rows) and a row-major rows x cols matrix. */
-function addVectorTimes(out: Float32Array, x: ArrayLike<number>, m: Float32Array, cols: number, scale = 1): void {
+function addVectorTimes(out: Float32Array, x: ArrayLike<number>, m: Float32Array, cols: number): void {
   for (let r = 0; r < x.length; r++) {
-    const v = x[r] * scale;
+    const v = x[r];
     if (v === 0) continue;
     const at = r * cols;
     for (let c = 0; c < cols; c++) out[c] += v * m[at + c];
@@ -226,9 +229,9 @@ export class AnswerReader {
         const a = align(text);
         return { read: a.read, dots: a.dots, match: a.match, count: Math.min(MAX_CONTEXT_TOKENS, a.read.tokens.length) };
       });
-      const sentenceSide = this.compareQuestion(question, [{ read: sentence.read, dots: sentence.dots, match: sentence.match, count: sentence.read.tokens.length }], w.sentenceMatch, 'asAligned', question.sentenceOwn, w.questionMatch, true);
-      const contextSide = this.compareQuestion(question, context, w.contextMatch, 'asContext', question.contextOwn, w.contextMatchKernel, false);
-      const [zMax, zMean] = this.compareSentence(question, sentence, sentenceSide.scores!);
+      const sentenceSide = this.compareQuestion(question, [{ read: sentence.read, dots: sentence.dots, match: sentence.match, count: sentence.read.tokens.length }], w.sentenceMatch, 'asAligned', question.sentenceOwn, w.questionMatch);
+      const contextSide = this.compareQuestion(question, context, w.contextMatch, 'asContext', question.contextOwn, w.contextMatchKernel);
+      const [zMax, zMean] = this.compareSentence(question, sentence, sentenceSide.scores);
       const features = new Float32Array(5 * h + d);
       features.set(sentenceSide.pooled, 0);
       features.set(sentenceSide.max, h);
@@ -268,9 +271,9 @@ export class AnswerReader {
   /**
    * Each question word compared with the words of `pieces` aligned to it (attention over all their
    * words, biased by how the words match): the comparisons pooled by question-word importance and
-   * by max; and, when asked, the alignment scores (m x n, one piece).
+   * by max; and the alignment scores (m x the pieces' words).
    */
-  private compareQuestion(question: QuestionParts, pieces: Array<Alignment & { count: number }>, matchWeights: Float32Array, aligned: 'asAligned' | 'asContext', own: Float32Array[], matchKernel: Float32Array, keepScores: boolean): { scores: Float32Array | null; pooled: Float32Array; max: Float32Array } {
+  private compareQuestion(question: QuestionParts, pieces: Array<Alignment & { count: number }>, matchWeights: Float32Array, aligned: 'asAligned' | 'asContext', own: Float32Array[], matchKernel: Float32Array): { scores: Float32Array; pooled: Float32Array; max: Float32Array } {
     const { h } = this;
     const m = question.read.tokens.length;
     const total = pieces.reduce((sum, p) => sum + p.count, 0);
@@ -336,7 +339,7 @@ export class AnswerReader {
         if (i === 0 || x > max[c]) max[c] = x;
       }
     }
-    return { scores: keepScores ? scores : null, pooled, max };
+    return { scores, pooled, max };
   }
 
   /** The sentence's side: each of its words against the question words aligned to it, pooled by max and by mean. */

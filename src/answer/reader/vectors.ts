@@ -45,9 +45,12 @@ export function decodeWordVectors(data: Buffer): WordVectorTable {
   const words = count ? data.toString('utf8', 16, 16 + textLength).split('\n') : [];
   let at = 16 + Math.ceil(textLength / 4) * 4;
   if (words.length !== count || data.length !== at + count * dim + count) throw new Error('reader word-vector file is truncated or inconsistent');
+  // Plain loops: Float32Array.from with a mapping function took 0.4 s over the 3.8 million numbers.
   const stored = new Int8Array(data.buffer, data.byteOffset + at, count * dim);
-  const vectors = Float32Array.from(stored, (x) => x / 127);
-  const rarity = Float32Array.from(data.subarray(at + count * dim), (x) => x / 12);
+  const vectors = new Float32Array(count * dim);
+  for (let i = 0; i < vectors.length; i++) vectors[i] = stored[i] / 127;
+  const rarity = new Float32Array(count);
+  for (let i = 0; i < count; i++) rarity[i] = data[at + count * dim + i] / 12;
   return { dim, words, vectors, rarity, index: new Map(words.map((w, i) => [w, i])) };
 }
 

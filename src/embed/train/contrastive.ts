@@ -1,4 +1,4 @@
-import { seededRandom } from './random.js';
+import { seededRandom, shuffleInPlace } from './random.js';
 
 export interface ContrastiveOptions {
   /** Passes over the corpus' passages (0 turns the fine-tuning off). */
@@ -76,11 +76,7 @@ export function fineTuneOnPassages(table: Float32Array, dim: number, passages: T
   };
 
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const order = [...eligible];
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = shuffleInPlace([...eligible], random);
     let loss = 0;
     let batches = 0;
     for (let start = 0; start + size <= order.length; start += size, batches++) {

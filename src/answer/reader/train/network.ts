@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { seededRandom } from '../../../embed/train/random.js';
+import { seededRandom, shuffleInPlace } from '../../../embed/train/random.js';
 import { TOKEN_FLAGS, tensorShapes, tokenInput } from '../model.js';
 import { MATCH_FEATURES, matchFeatures, MAX_CONTEXT_TOKENS, MAX_QUESTION_TOKENS, MAX_SENTENCE_TOKENS, readerTokens, type ReaderToken } from '../tokens.js';
 import type { WordVectorTable } from '../vectors.js';
@@ -162,10 +162,7 @@ export class ReaderNetwork {
     const order = questions.map((_, i) => i);
     const steps = Math.ceil(questions.length / B);
     for (let epoch = 0; epoch < epochs; epoch++) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
+      shuffleInPlace(order, random);
       let total = 0;
       for (let step = 0; step < steps; step++) {
         const batch = order.slice(step * B, (step + 1) * B).map((i) => questions[i]);
@@ -174,11 +171,7 @@ export class ReaderNetwork {
         const present = new Float32Array(batch.length * K);
         batch.forEach((q, b) => {
           const positives = q.labels.flatMap((l, i) => (l ? [i] : []));
-          const negatives = q.labels.flatMap((l, i) => (l ? [] : [i]));
-          for (let i = negatives.length - 1; i > 0; i--) {
-            const j = Math.floor(random() * (i + 1));
-            [negatives[i], negatives[j]] = [negatives[j], negatives[i]];
-          }
+          const negatives = shuffleInPlace(q.labels.flatMap((l, i) => (l ? [] : [i])), random);
           const picked = [...positives.slice(0, Math.max(1, K - negatives.length)), ...negatives].slice(0, K);
           for (let k = 0; k < K; k++) {
             const c = q.candidates[picked[k] ?? picked[0]];
