@@ -6,11 +6,13 @@
  * (a softmax over each question's candidate sentences) and the trigger (a logistic regression over
  * each question's best candidate, on the ranker's cross-validated choices). The threshold maximises
  * answer-triggering F1 over the cross-validated probabilities of both sets.
- * Usage: npm run --silent train-answer -- [--out FILE] [--ablations]
- * (--ablations also writes one model without each feature group to reports/answer-ablation/, for eval's ablation rows).
+ * Usage: npm run --silent train-answer -- [--out FILE] [--ablations] [--check]
+ * (--ablations also writes one model without each feature group to reports/answer-ablation/, for eval's ablation rows;
+ * --check trains as usual but compares the model with the one at --out instead of writing it, and fails unless they are
+ * byte for byte the same: the shipped model is reproducible from its command and data).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { decide, FEATURE_GROUPS, FEATURE_NAMES, fitConditionalLogit, fitLogistic, pickFeatures, probability, readPassages, SentenceCache, shippedAnswerReader, TRIGGER_FEATURES, UNANSWERABLE_CUES, WordVectors, type AnswerModel, type Reading } from '../src/answer/index.js';
@@ -28,8 +30,9 @@ const GROUPS = [...FEATURE_GROUPS.map((g) => g.name), 'unanswerable cues', OTHER
 const options = new Command()
   .option('--out <file>', 'where to write the model', join(ROOT, 'src', 'answer', 'answer-model.json'))
   .option('--ablations', `also train one model without each feature group (${GROUPS.join(', ')}) into reports/answer-ablation/`)
+  .option('--check', 'compare the trained model with the one at --out, byte for byte, instead of writing it')
   .parse()
-  .opts<{ out: string; ablations?: boolean }>();
+  .opts<{ out: string; ablations?: boolean; check?: boolean }>();
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const started = Date.now();
 const FOLDS = 5;
@@ -185,20 +188,30 @@ function train(without: string | null): AnswerModel {
         bestCandidateRight: { wikiqa: round(count('wikiqa').length ? examples.filter((e, i) => e.domain === 'wikiqa' && right[i]).length / examples.filter((e) => e.domain === 'wikiqa' && e.answerable).length : 0), seeds: round(seeds.filter((i) => right[i]).length / seeds.filter((i) => examples[i].answerable).length) },
       },
       curve: thresholds.filter((t) => Math.round(t * 100) % 5 === 0).map((t) => ({ threshold: t, wikiqa: summary(at(t, 'wikiqa')), seeds: summary(at(t, 'seeds')) })),
-      seconds: Math.round((Date.now() - started) / 1000),
     },
   };
 }
 
-const write = (out: string, model: AnswerModel) => writeFileSync(out, `${JSON.stringify(model, (_key, value) => (typeof value === 'number' && !Number.isInteger(value) ? round(value, 6) : value), 2)}\n`);
+const serialize = (model: AnswerModel) => `${JSON.stringify(model, (_key, value) => (typeof value === 'number' && !Number.isInteger(value) ? round(value, 6) : value), 2)}\n`;
+const write = (out: string, model: AnswerModel) => writeFileSync(out, serialize(model));
 const describe = (model: AnswerModel) => {
   const cv = model.training.crossValidated as { threshold: number; wikiqa: { precision: number; recall: number; f1: number }; seeds: { answerableRight: number; answerableWithheld: number; unanswerableWithheld: number; unanswerable: number } };
   return `threshold ${cv.threshold}; WikiQA precision ${cv.wikiqa.precision}, recall ${cv.wikiqa.recall}, F1 ${cv.wikiqa.f1}; seeds answer right ${cv.seeds.answerableRight}, ${cv.seeds.answerableWithheld} answerable withheld, ${cv.seeds.unanswerableWithheld} of ${cv.seeds.unanswerable} unanswerable withheld`;
 };
 const model = train(null);
-write(options.out, model);
 log(`cross-validated: ${describe(model)}`);
-log(`model written to ${options.out} in ${Math.round((Date.now() - started) / 1000)} s`);
+if (options.check) {
+  const [made, shipped] = [serialize(model).split('\n'), readFileSync(options.out, 'utf8').split('\n')];
+  const line = made.findIndex((l, i) => l !== shipped[i]);
+  if (line < 0 && made.length === shipped.length) log(`reproduced ${relative(ROOT, options.out)} byte for byte in ${Math.round((Date.now() - started) / 1000)} s`);
+  else {
+    log(`the trained model differs from ${options.out} at line ${line + 1}:\n  trained: ${made[line]}\n  shipped: ${shipped[line]}`);
+    process.exit(1);
+  }
+} else {
+  write(options.out, model);
+  log(`model written to ${options.out} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
 if (options.ablations) {
   const dir = join(ROOT, 'reports', 'answer-ablation');
   mkdirSync(dir, { recursive: true });

@@ -2,7 +2,7 @@ import { answerQuestion, loadAnswerModel, SentenceCache, shippedAnswerReader, Wo
 import { UserError, type Config } from './config.js';
 import type { Embedder } from './embed/index.js';
 import { bySource } from './ingest/index.js';
-import { buildIndex, checkIndex, IndexDamagedError, indexStaleness, listFiles, liveManifest, loadIndex, loadIndexModel, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
+import { buildIndex, checkIndex, describeChanges, IndexDamagedError, indexStaleness, listFiles, liveManifest, loadIndex, loadIndexModel, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
 import { loadReranker, rankPassages, type Reranker } from './retrieve/index.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
@@ -114,8 +114,7 @@ export async function rebuild(config: Config, hooks: PrepareHooks): Promise<Buil
   const report = await buildIndex(config, { onProgress: hooks.progress, log: hooks.log, full: hooks.full, retrain: hooks.retrain, previous: hooks.previous, loaded: hooks.loaded, verify: hooks.verify });
   for (const s of report.skipped.slice(0, LISTED)) hooks.log(`skipped ${s.source}: ${s.reason}`);
   if (report.skipped.length > LISTED) hooks.log(`... and ${report.skipped.length - LISTED} more skipped files`);
-  const { added, changed, removed } = report.changes;
-  const what = ([[added, 'added'], [changed, 'changed'], [removed, 'removed']] as const).flatMap(([files, verb]) => (files.length ? [`${verb} ${files.length}: ${listFiles(files)}`] : []));
+  const what = describeChanges(report.changes);
   hooks.log(
     report.fullRebuild
       ? `Embedded all ${report.embedded} passages (${report.fullRebuild}).`
@@ -150,7 +149,7 @@ export function buildSummary(report: BuildReport) {
     fullRebuild,
     model: { id: manifest.model.id, checksum: manifest.model.checksum, trained: trained ? { reason: trained.reason, ms: trained.ms } : null },
     outOfVocabulary: manifest.outOfVocabulary,
-    changes: { added: firstOf(changes.added), changed: firstOf(changes.changed), removed: firstOf(changes.removed) },
+    changes: { added: firstOf(changes.added), changed: firstOf(changes.changed), removed: firstOf(changes.removed), catalog: changes.catalog },
     skipped: firstOf(skipped),
     ocr: { pages: ocr.pages, meanConfidence: ocr.meanConfidence, lowConfidence: firstOf(ocr.lowConfidence) },
     ms,

@@ -67,6 +67,7 @@ export const ConfigSchema = z.object({
         .prefault({}),
       /** Lift, in standard deviations of the fused score, for passages that fit a time the question names. */
       timeWeight: z.number().min(0).max(5).default(0.5),
+      /** Passages of one document in a result list at most, so that documents mix; raised to k / (documents searched) when that is more. */
       maxPerDoc: z.number().int().min(1).max(100).default(3),
       /** Word-shingle Jaccard above which two passages count as the same text. */
       duplicateThreshold: z.number().min(0).max(1).default(0.5),

@@ -113,6 +113,38 @@ describe('the HTTP API', () => {
   });
 });
 
+describe('the search queue', () => {
+  /**
+   * The archive with its search counted (how many run at once, at most) and made to wait 20 ms on a
+   * timer first, as a search waits on a database store's I/O: the embedded store's search never
+   * yields mid-way, so without a wait no two could overlap, queue or not.
+   */
+  function counted(limit: number) {
+    const base = archive.withConfig({ ...archive.config, server: { ...archive.config.server, concurrentSearches: limit } });
+    const seen = { running: 0, most: 0 };
+    const search: Archive['search'] = async (query, options) => {
+      seen.most = Math.max(seen.most, ++seen.running);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return await base.search(query, options);
+      } finally {
+        seen.running--;
+      }
+    };
+    return { app: createApp({ ...base, search }), seen };
+  }
+
+  it('runs server.concurrentSearches searches at a time, and answers every request', async () => {
+    for (const limit of [1, 3]) {
+      const { app, seen } = counted(limit);
+      // Distinct queries, so no answer comes from a cache.
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => app.request(`/api/search?q=${encodeURIComponent(`council ${i} devolution deal for the Solent`)}&k=5`)));
+      expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
+      expect(seen.most).toBe(limit);
+    }
+  });
+});
+
 describe('the real server on a port', () => {
   let server: ServerType;
   let base: string;

@@ -5,10 +5,21 @@ import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/serve/app.js';
+import { makePdf } from './fixtures/documents.js';
 import { copyOfSeeds, seedArchive, tempDir } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HOSTILE = 'Hostile page about the Solent ferry timetable. <script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> The ferry timetable changes in spring.';
+
+/** Words wrapped into lines that fit a PDF page. */
+const wrap = (text: string) => text.split(' ').reduce<string[]>((lines, word) => (lines.length && (lines.at(-1)! + ' ' + word).length <= 85 ? [...lines.slice(0, -1), `${lines.at(-1)} ${word}`] : [...lines, word]), []);
+
+/** A three-page PDF report, each page a passage or two, so the document view has pages to mark. */
+const BUS_REVIEW = [
+  ['New Forest bus services review', 'Published 4 March 2012', ...wrap('The county council reviewed the rural bus routes of the New Forest over the winter. Officers counted passengers on every route for six weeks, asked parish councils which journeys their residents need, and compared the cost of each route with the fares it brings in. The review covers the routes the council pays for, not the commercial services that operators run without support. It was asked for after two operators gave notice that they would stop running evening journeys, and after complaints from villages that lost their only service when a contract ended. This page sets out how the review was done and which routes it looked at in detail.')],
+  wrap('The review found that the Lymington to Brockenhurst route carries the most passengers of the supported routes, most of them travelling to the railway station and the college. Its morning journeys are often full, while its evening journeys carry few people since the timetable was changed. The route to the villages north of Ringwood carries the fewest passengers, and its cost for each journey is the highest of all the supported routes. Passengers told the review that they want buses that meet the trains, and that they would use the service more if it ran to a simple timetable with the same minutes past each hour.'),
+  wrap('The review recommends a community bus for the villages without a daily service, run by volunteers with a small grant from the council, and a timetable for the Lymington to Brockenhurst route that meets every train at Brockenhurst. It also recommends that the council asks operators to accept one ticket on all routes in the forest, so that a passenger can change buses without paying twice. The recommendations will go to the cabinet in the summer, and the changes would start with the new contracts in the following spring if the cabinet agrees to them.'),
+];
 
 let server: ServerType;
 let base: string;
@@ -18,6 +29,7 @@ let page: Page;
 beforeAll(async () => {
   const corpus = copyOfSeeds();
   writeFileSync(join(corpus, 'hostile.txt'), HOSTILE);
+  writeFileSync(join(corpus, 'bus-review.pdf'), await makePdf(BUS_REVIEW));
   const app = createApp(await seedArchive({ corpusDir: corpus }));
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
@@ -113,13 +125,41 @@ describe('the search page in a real browser', () => {
     await page.goto(base);
     await page.waitForSelector('#doc-list li');
     const items = await page.locator('#doc-list li').allTextContents();
-    expect(items).toHaveLength(5);
-    expect(items.map((t) => t.split(' ')[0])).toEqual(['2024-10', '2021-06', '2015-08', '2013-10-03', 'undated']);
+    expect(items).toHaveLength(6);
+    expect(items.map((t) => t.split(' ')[0])).toEqual(['2024-10', '2021-06', '2015-08', '2013-10-03', '2012-03-04', 'undated']);
     expect(items[0]).toContain("Heart of Wessex");
     await page.locator('#doc-list li a').nth(2).click();
     await page.waitForSelector('#doc-text p');
     expect(await page.textContent('#doc-title')).toBe('Hampshire councils to push case for a combined authority');
     expect(await page.textContent('#doc-meta')).toMatch(/^2015-08/);
+  });
+
+  it('marks where each page of a PDF begins, and a cited page is the page marked before the citation', async () => {
+    const docs: Array<{ id: string; source: string }> = await (await fetch(`${base}/api/docs`)).json();
+    const { id } = docs.find((d) => d.source === 'bus-review.pdf')!;
+    const doc = await (await fetch(`${base}/api/docs/${id}`)).json();
+    expect(doc.pageStarts).toHaveLength(3);
+    await page.goto(`${base}/?q=${encodeURIComponent('can a passenger change buses without paying twice')}&doc=${id}`);
+    await page.waitForSelector('#results li');
+    const hit = page.locator('#results li').filter({ hasText: 'change buses without paying twice' }).first();
+    const cited = (await hit.locator('.meta').textContent())!.match(/bus-review\.pdf · (p\. \d+) ·/)![1];
+    expect(cited).not.toBe('p. 1');
+    await hit.locator('a.open').click();
+    await page.waitForSelector('#cited');
+    const markers = await page.locator('#doc-text .page').allTextContents();
+    expect(markers).toEqual(['p. 1', 'p. 2', 'p. 3']);
+    // Each marker sits right before its page's first words.
+    const following = await page.locator('#doc-text .page').evaluateAll((spans) => spans.map((s) => (s.nextSibling?.textContent ?? '').slice(0, 12)));
+    expect(following).toEqual(doc.pageStarts.map((start: number) => doc.text.slice(start, start + 12)));
+    // The citation's page is the last marker before it.
+    const pageOfCitation = await page.evaluate(() => {
+      const cited = document.getElementById('cited')!;
+      const before = [...document.querySelectorAll('#doc-text .page')].filter((m) => m.compareDocumentPosition(cited) & Node.DOCUMENT_POSITION_FOLLOWING);
+      return before.at(-1)?.textContent;
+    });
+    expect(pageOfCitation).toBe(cited);
+    // The text reads as the document's: the markers are not part of what a reader selects and copies.
+    expect(await page.evaluate(() => getComputedStyle(document.querySelector('#doc-text .page')!).userSelect)).toBe('none');
   });
 
   it('fits a phone screen (390 px): nothing runs off to the side, on the results and the document list', async () => {

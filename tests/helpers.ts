@@ -1,4 +1,5 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareArchive, type Archive } from '../src/archive.js';
@@ -75,4 +76,56 @@ export async function syntheticCorpus(documents: number): Promise<string> {
     writeFileSync(join(dir, `synthetic-${String(n).padStart(4, '0')}.txt`), `Synthetic document ${n}\n\n${paragraphs.join('\n\n')}\n`);
   }
   return dir;
+}
+
+/** What a raw HTTP/1.1 exchange answered: status, headers (lower-case names) and the body, de-chunked. */
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function parseResponse(raw: Buffer): RawResponse {
+  // Skip any interim "100 Continue" answers before the final one.
+  let text = raw.toString('latin1');
+  while (/^HTTP\/1\.1 1\d\d /.test(text)) text = text.slice(text.indexOf('\r\n\r\n') + 4);
+  const split = text.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  let body = text.slice(split + 4);
+  if (headers['transfer-encoding'] === 'chunked') {
+    let out = '';
+    for (let at = 0; ; ) {
+      const eol = body.indexOf('\r\n', at);
+      const size = parseInt(body.slice(at, eol), 16);
+      if (!size) break;
+      out += body.slice(eol + 2, eol + 2 + size);
+      at = eol + 2 + size + 2;
+    }
+    body = out;
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body: Buffer.from(body, 'latin1').toString('utf8') };
+}
+
+/**
+ * A POST the test holds open: the headers go out with "Expect: 100-continue", `started` resolves
+ * once the server has answered "100 Continue" (it has the request and is handling it), and the body
+ * is sent only when the test calls `sendBody`. A request slow by construction, whatever the machine's speed.
+ */
+export function heldRequest(port: number, path: string, body: string): { started: Promise<void>; sendBody(): void; response: Promise<RawResponse> } {
+  const socket = connect(port, '127.0.0.1');
+  const bytes = Buffer.from(body);
+  const chunks: Buffer[] = [];
+  let onContinue = () => {};
+  const started = new Promise<void>((resolve) => (onContinue = resolve));
+  socket.on('data', (d: Buffer) => {
+    chunks.push(d);
+    if (/^HTTP\/1\.1 100 /.test(Buffer.concat(chunks).toString('latin1'))) onContinue();
+  });
+  const response = new Promise<RawResponse>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('end', () => resolve(parseResponse(Buffer.concat(chunks))));
+  });
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+  return { started, sendBody: () => socket.write(bytes), response };
 }

@@ -1,11 +1,11 @@
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openArchive } from '../src/archive.js';
+import { buildSummary, openArchive } from '../src/archive.js';
 import { chunkDocument } from '../src/chunk/index.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Embedder } from '../src/embed/index.js';
-import { buildIndex, EmbeddedStore, openIndex } from '../src/index/index.js';
+import { buildIndex, describeChanges, EmbeddedStore, openIndex } from '../src/index/index.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { copyOfSeeds, seedModel, tempDir } from './helpers.js';
 
@@ -44,7 +44,7 @@ describe('incremental updates', () => {
     const { model, passages } = counting();
     const update = await buildIndex(config, { embedder: model });
     expect(update.fullRebuild).toBeNull();
-    expect(update.changes).toEqual({ added: ['added.md'], changed: [CHANGED], removed: [REMOVED] });
+    expect(update.changes).toEqual({ added: ['added.md'], changed: [CHANGED], removed: [REMOVED], catalog: null });
     const expected = await passagesOf(config, ['added.md', CHANGED]);
     expect(update.embedded).toBe(expected);
     expect(passages()).toBe(expected);
@@ -63,15 +63,20 @@ describe('incremental updates', () => {
     const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index') });
     await buildIndex(config, { embedder: embedder });
     const same = await buildIndex(config, { embedder: embedder });
-    expect(same).toMatchObject({ fullRebuild: null, embedded: 0, changes: { added: [], changed: [], removed: [] } });
+    expect(same).toMatchObject({ fullRebuild: null, embedded: 0, changes: { added: [], changed: [], removed: [], catalog: null } });
 
     const catalogFile = join(config.corpusDir, 'catalog.json');
     const catalog = JSON.parse(readFileSync(catalogFile, 'utf8'));
     catalog.files[CHANGED].title = 'A new title for the Rayner letter story';
     writeFileSync(catalogFile, JSON.stringify(catalog));
     const retitled = await buildIndex(config, { embedder: embedder });
-    expect(retitled.changes.changed).toEqual(['catalog.json']);
+    // The catalog is the documents' metadata, not a document: its change is reported apart.
+    expect(retitled.changes).toEqual({ added: [], changed: [], removed: [], catalog: 'changed' });
+    expect(buildSummary(retitled).changes).toEqual({ added: { count: 0, first: [] }, changed: { count: 0, first: [] }, removed: { count: 0, first: [] }, catalog: 'changed' });
+    expect(describeChanges(retitled.changes)).toEqual(['catalog.json changed']);
     expect(retitled.embedded).toBe(await passagesOf(config, [CHANGED]));
+    rmSync(catalogFile);
+    expect((await buildIndex(config, { embedder })).changes).toEqual({ added: [], changed: [], removed: [], catalog: 'removed' });
   });
 
   it('rebuilds the graph from stored vectors once too much of it is deleted', async () => {

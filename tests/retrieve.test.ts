@@ -1,8 +1,9 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Archive } from '../src/archive.js';
 import { UserError } from '../src/config.js';
+import { groupBy } from '../src/group.js';
 import { fuseScores, standardize } from '../src/retrieve/index.js';
 import { timeFit, timeSignal } from '../src/retrieve/time.js';
 import { copyOfSeeds, seedArchive } from './helpers.js';
@@ -13,6 +14,21 @@ beforeAll(async () => {
 });
 
 describe('hybrid retrieval over the seeds', () => {
+  it('returns up to k passages of one document when the search is filtered to it (the per-document cap mixes documents)', async () => {
+    const long = '001_004c609643dbb3e3';
+    expect(archive.index.chunksByDoc.get(long)!.length).toBeGreaterThan(12);
+    const one = await archive.search('devolution deal for the Solent', { k: 12, filters: { docIds: [long] } });
+    expect(one.results).toHaveLength(12);
+    expect(new Set(one.results.map((r) => r.docId))).toEqual(new Set([long]));
+    // Two documents share k: neither is cut to maxPerDoc when that would leave the list short.
+    const two = await archive.search('devolution deal for the Solent', { k: 10, filters: { docIds: [long, '000_2f8a857afa737480'] } });
+    expect(two.results).toHaveLength(10);
+    // Unfiltered, documents still mix: at most maxPerDoc of each while there are enough documents.
+    const all = await archive.search('devolution deal for the Solent', { k: 10 });
+    const perDoc = [...groupBy(all.results, (r) => r.docId).values()].map((list) => list.length);
+    expect(Math.max(...perDoc)).toBeLessThanOrEqual(archive.config.retrieval.maxPerDoc);
+  });
+
   it('cites every passage and its best sentence by offsets into the clean text', async () => {
     const { results } = await archive.search('why did the 2016 bid fail', { k: 10 });
     expect(results.length).toBe(10);
@@ -87,6 +103,26 @@ describe('fusion', () => {
 });
 
 describe('time-aware questions', () => {
+  it('answers a question naming a year from the document published that year, which the lift alone tells apart', async () => {
+    // Six yearly budget notes that differ only in their figures and their catalog dates: no text names a
+    // year, so only the time lift (the asked year against each document's date) can find the right one.
+    const corpusDir = copyOfSeeds();
+    const catalog = JSON.parse(readFileSync(join(corpusDir, 'catalog.json'), 'utf8'));
+    const years = [2014, 2015, 2016, 2017, 2018, 2019];
+    years.forEach((year, i) => {
+      const file = `budget-note-${year}.md`;
+      writeFileSync(join(corpusDir, file), `# Council budget note\n\nThe county council agreed its budget: council tax rises by ${i + 1}.${(i * 3) % 10} per cent and the savings programme is ${20 + i * 7} million pounds.\n`);
+      catalog.files[file] = { title: 'Council budget note', date: `${year}-02`, publisher: 'Hampshire County Council', url: null };
+    });
+    writeFileSync(join(corpusDir, 'catalog.json'), JSON.stringify(catalog, null, 2));
+    const lifted = await seedArchive({ corpusDir });
+    const plain = lifted.withConfig({ ...lifted.config, retrieval: { ...lifted.config.retrieval, timeWeight: 0 } });
+    const firstIsFrom = async (a: Archive, year: number) => (await a.search(`how much did council tax rise in the budget of ${year}`, { k: 5 })).results[0].source === `budget-note-${year}.md`;
+    const right = async (a: Archive) => (await Promise.all(years.map((y) => firstIsFrom(a, y)))).filter(Boolean).length;
+    expect(await right(lifted)).toBe(6);
+    expect(await right(plain)).toBeLessThanOrEqual(1);
+  });
+
   it('reads years and ranges from a question', () => {
     expect(timeSignal('why did the 2016 bid fail')).toEqual({ years: [2016], before: undefined, after: undefined });
     expect(timeSignal('what changed after 2019')).toEqual({ years: [], before: undefined, after: 2019 });

@@ -6,16 +6,26 @@ import { openArchive, prepareArchive } from '../src/archive.js';
 import { buildIndex } from '../src/index/index.js';
 import { loadConfig, type ConfigInput } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
-import { copyOfSeedIndex, copyOfSeeds } from './helpers.js';
+import { copyOfSeedIndex, copyOfSeeds, heldRequest } from './helpers.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const running: RunningServer[] = [];
 
 async function serveSeeds(server: ConfigInput['server'] = {}) {
   const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: copyOfSeedIndex(), server: { port: 0, ...server } });
-  const s = await startServer(await prepareArchive(config, { log: () => {} }), () => {});
+  const logged: string[] = [];
+  const s = await startServer(await prepareArchive(config, { log: () => {} }), (line) => logged.push(line));
   running.push(s);
-  return { config, base: `http://127.0.0.1:${s.port}`, server: s };
+  return { config, base: `http://127.0.0.1:${s.port}`, server: s, logged };
+}
+
+/** Resolves once `lines` holds a line matching `pattern` (the server's log is the test's signal that work has begun). */
+async function logLine(lines: string[], pattern: RegExp): Promise<string> {
+  for (;;) {
+    const line = lines.find((l) => pattern.test(l));
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 afterAll(() => Promise.all(running.map((s) => s.close())));
 
@@ -31,10 +41,12 @@ describe('POST /api/reindex', () => {
 
   let base: string;
   let corpusDir: string;
+  let logged: string[];
   beforeAll(async () => {
     const served = await serveSeeds({ adminToken: TOKEN });
     base = served.base;
     corpusDir = served.config.corpusDir;
+    logged = served.logged;
   });
 
   it('refuses requests without the right token', async () => {
@@ -49,6 +61,8 @@ describe('POST /api/reindex', () => {
     const before = await (await fetch(`${base}/api/health`)).json();
     writeFileSync(join(corpusDir, 'ferry.md'), '# Ferry subsidy\n\nThe county agreed a ferry subsidy for the Isle of Wight in 2024 after long talks.');
     const update = reindex(base, `Bearer ${TOKEN}`);
+    // The second request is sent once the first is known to be running (the update's first log line).
+    await logLine(logged, /^Updating the index from /);
     const second = await reindex(base, `Bearer ${TOKEN}`);
     expect(second.status).toBe(409);
     // Searches during the update are answered (by the old index or the new one, whole).
@@ -112,12 +126,15 @@ describe('cross-origin requests', () => {
 
 describe('the per-request time limit', () => {
   it('answers 503 with a clear message when a request runs too long, and keeps serving', async () => {
-    const { base } = await serveSeeds({ requestTimeoutMs: 100 });
-    const queries = Array.from({ length: 100 }, (_, i) => ({ q: `devolution deal number ${i} for Hampshire and the Solent` }));
-    const res = await fetch(`${base}/api/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queries, k: 100 }) });
+    const { server, base } = await serveSeeds({ requestTimeoutMs: 100 });
+    // A batch whose body the test holds back: it cannot be answered within the limit on any machine.
+    const held = heldRequest(server.port, '/api/batch', JSON.stringify({ queries: [{ q: 'why did the 2016 bid fail' }] }));
+    await held.started;
+    const res = await held.response;
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: { code: 'timeout', message: expect.stringMatching(/longer than 100 ms/) } });
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'timeout', message: expect.stringMatching(/longer than 100 ms/) } });
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
+    expect((await fetch(`${base}/api/search?q=devolution`)).status).toBe(200);
   });
 });
 

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { buildIndex } from '../src/index/index.js';
-import { SEEDS, seedModel, tempDir } from './helpers.js';
+import { heldRequest, SEEDS, seedModel, tempDir } from './helpers.js';
+
+/** Resolves once `check` holds, polling. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 20));
+}
 
 const ROOT = join(import.meta.dirname, '..');
 const indexDir = join(tempDir(), 'index');
@@ -29,21 +34,18 @@ describe('graceful shutdown', () => {
     const base = `http://127.0.0.1:${port}`;
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
 
-    // A batch long enough to be in flight when the signal arrives.
-    const queries = Array.from({ length: 100 }, (_, i) => ({ id: i, q: `devolution deal ${i} for Hampshire and the Solent` }));
-    let answeredAt = 0;
-    const inFlight = fetch(`${base}/api/batch`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ queries, k: 100 }) }).then((r) => ((answeredAt = Date.now()), r));
-    await new Promise((r) => setTimeout(r, 300));
-    const signalledAt = Date.now();
+    // A batch held in flight by the test: the server has its headers (it answered "100 Continue") but not its body.
+    const queries = Array.from({ length: 20 }, (_, i) => ({ id: i, q: `devolution deal ${i} for Hampshire and the Solent` }));
+    const held = heldRequest(port, '/api/batch', JSON.stringify({ queries, k: 10 }));
+    await held.started;
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
-    await expect(fetch(`${base}/api/health`)).rejects.toThrow();
-
-    const res = await inFlight;
-    expect(res.status).toBe(200);
-    expect(answeredAt).toBeGreaterThan(signalledAt);
-    expect((await res.json()).results.map((r: { id: number }) => r.id)).toEqual(queries.map((q) => q.id));
-    expect(await exited).toBe(0);
+    // New connections are refused once the signal is taken, while the held request is still open.
+    await until(async () => !(await fetch(`${base}/api/health`).then(() => true, () => false)));
     expect(stderr).toMatch(/SIGTERM: finishing requests in flight, then stopping/);
+    held.sendBody();
+    const res = await held.response;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).results.map((r: { id: number }) => r.id)).toEqual(queries.map((q) => q.id));
+    expect(await exited).toBe(0);
   }, 60_000);
 });

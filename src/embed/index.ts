@@ -42,7 +42,6 @@ export interface Embedder {
   embedWords(words: string[]): Promise<Float32Array[]>;
 }
 
-/** True when the configuration asks for the built-in model, which every archive trains for itself. */
 /** Dot product of two vectors: the cosine similarity of unit ones (every model here gives unit vectors). */
 export const dot = (a: Float32Array, b: Float32Array) => {
   let s = 0;
@@ -50,6 +49,7 @@ export const dot = (a: Float32Array, b: Float32Array) => {
   return s;
 };
 
+/** True when the configuration asks for the built-in model, which every archive trains for itself. */
 export const usesBuiltinModel = (config: Config) => config.embedding.model === BUILTIN_MODEL;
 
 /** sha256 over the model's files, so an index notices when the model under it changed. */

@@ -3,88 +3,34 @@ import { join, resolve } from 'node:path';
 import { chunkDocument } from '../chunk/index.js';
 import { UserError, type Config } from '../config.js';
 import type { Embedder } from '../embed/index.js';
-import { fingerprintCorpus, readOptions, type OcrSummary } from '../ingest/index.js';
+import { fingerprintCorpus, readOptions } from '../ingest/index.js';
 import { assembleIndex, contextTexts, formatsOf, knownFiles, manifestInputs, passageText, readBuildInputs } from './plan.js';
 import type { Chunk, SourceDocument } from '../types.js';
 import { readArtifacts, writeArtifacts } from './artifacts.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import { ARTIFACTS, fileChanges, FORMAT_VERSION, IndexDamagedError, ManifestSchema, manifestId, staleReasons, type FileChanges, type Manifest } from './manifest.js';
-import { removeUnusedModels, type ArchiveModel, type ModelRecord } from './model.js';
+import { removeUnusedModels, type ModelRecord } from './model.js';
 import { fileChecksum, writeFileAtomic } from './storage.js';
 import { buildPostgresIndex, openPostgresIndex, readPostgresManifest } from './postgres/index.js';
-import { EmbeddedStore, type PassageStore } from './store.js';
+import { EmbeddedStore } from './store.js';
+import type { ArchiveIndex, BuildOptions, BuildReport } from './types.js';
 import { packVectors, VectorStore, type ChunkVector } from './vectorStore.js';
 
-export { IndexDamagedError, listFiles, type FileChanges, type Manifest } from './manifest.js';
+export { describeChanges, IndexDamagedError, listFiles, type FileChanges, type Manifest } from './manifest.js';
 export { linkTree, loadIndexModel, MODELS_DIR } from './model.js';
 export { VectorStore } from './vectorStore.js';
 export { LexicalIndex } from './lexicalIndex.js';
 export { EmbeddedStore, type PassageStore, type StoreStats, type AllowedDocuments } from './store.js';
-
-/** A loaded index: documents, their chunks (id = position in `chunks`), and the store that searches them. */
-export interface ArchiveIndex {
-  manifest: Manifest;
-  documents: Map<string, SourceDocument>;
-  chunks: Chunk[];
-  /** Where the passages' vectors and terms are searched: the embedded files, or Postgres. */
-  store: PassageStore;
-  documentsBySource: Map<string, SourceDocument>;
-  /** Each document's chunks, in order. */
-  chunksByDoc: Map<string, Chunk[]>;
-}
+export type { ArchiveIndex, BuildOptions, BuildProgress, BuildReport } from './types.js';
 
 /** The embedded store of an index built into files (null for one kept in Postgres). */
 const embeddedStore = (index: ArchiveIndex | null | undefined): EmbeddedStore | null => (index?.store instanceof EmbeddedStore ? index.store : null);
-
-export interface BuildProgress {
-  /** Passages embedded, or pages read by OCR (of those queued so far). */
-  (stage: 'embed' | 'ocr', done: number, total: number): void;
-}
-
-export interface BuildReport {
-  manifest: Manifest;
-  /** The index just built, loaded as openIndex would load it (no need to read it back). */
-  index: ArchiveIndex;
-  skipped: Array<{ source: string; reason: string }>;
-  /** Pages this build read by OCR, and those read with low confidence. */
-  ocr: OcrSummary;
-  /** Documents indexed per file extension (".pdf": 3), for the build's summary. */
-  formats: Record<string, number>;
-  /** Files added, changed and removed since the index this build replaced. */
-  changes: FileChanges;
-  /** Why every passage was embedded again; null when the previous index was updated. */
-  fullRebuild: string | null;
-  /** Passages embedded by this build (the rest kept their vectors). */
-  embedded: number;
-  /** Why this build trained the archive's model (and how long it took); null when it kept it. */
-  trained: ArchiveModel['trained'];
-  /** The model this build embedded with (queries must be embedded with it too). */
-  embedder: Embedder;
-  ms: number;
-}
 
 /** The file naming the live generation; swapping it by rename is what makes a new index live. */
 const CURRENT = 'CURRENT';
 
 /** Past this share of deleted passages in the graph, an update rebuilds the graph (from stored vectors, not by re-embedding). */
 const MAX_DELETED_SHARE = 0.3;
-
-export interface BuildOptions {
-  onProgress?: BuildProgress;
-  log?: (message: string) => void;
-  /** The live index when the caller has it loaded (a running server); otherwise it is read from indexDir. */
-  previous?: ArchiveIndex;
-  /** Re-embed everything even when the live index could be updated. */
-  full?: boolean;
-  /** Train the archive's built-in model again (and so embed everything with it). */
-  retrain?: boolean;
-  /** The archive's model when the caller has it loaded already; it is used if the build keeps the model. */
-  loaded?: Embedder;
-  /** Embed with this model instead of choosing the archive's own (tools and tests that build many indexes with one model). */
-  embedder?: Embedder;
-  /** Read and hash every corpus file, even those whose size and modification time are unchanged. */
-  verify?: boolean;
-}
 
 async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
   try {
@@ -319,7 +265,7 @@ export async function corpusChanges(config: Config): Promise<FileChanges> {
   } catch (e) {
     if (!(e instanceof IndexDamagedError)) throw e;
   }
-  if (!manifest) return { added: [], changed: [], removed: [] };
+  if (!manifest) return { added: [], changed: [], removed: [], catalog: null };
   const { sources } = await fingerprintCorpus(config.corpusDir, readOptions(config), knownFiles(manifest));
   return fileChanges(manifest.sources, sources);
 }

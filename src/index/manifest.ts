@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { UserError } from '../config.js';
+import { CATALOG_FILE } from '../ingest/catalog.js';
+import { ENCODED_ARTIFACTS } from './artifacts.js';
 
 export const FORMAT_VERSION = 8;
-
-import { ENCODED_ARTIFACTS } from './artifacts.js';
 
 export const ARTIFACTS = [...ENCODED_ARTIFACTS, 'vectors.hnsw'] as const;
 
@@ -52,18 +52,32 @@ export function manifestId(inputs: ManifestInputs): string {
 }
 
 export interface FileChanges {
+  /** Documents' files. */
   added: string[];
   changed: string[];
   removed: string[];
+  /** The catalog (metadata of the documents, not a document): how it changed, if it did. */
+  catalog: 'added' | 'changed' | 'removed' | null;
 }
 
-/** Files added, changed and removed between two fingerprints (the catalog counts as a file). */
+/** Files added, changed and removed between two fingerprints, the catalog apart. */
 export function fileChanges(before: Record<string, string>, after: Record<string, string>): FileChanges {
+  const documents = (sources: Record<string, string>) => Object.keys(sources).filter((s) => s !== CATALOG_FILE);
+  const [was, is] = [before[CATALOG_FILE], after[CATALOG_FILE]];
   return {
-    added: Object.keys(after).filter((s) => !(s in before)),
-    changed: Object.keys(after).filter((s) => s in before && before[s] !== after[s]),
-    removed: Object.keys(before).filter((s) => !(s in after)),
+    added: documents(after).filter((s) => !(s in before)),
+    changed: documents(after).filter((s) => s in before && before[s] !== after[s]),
+    removed: documents(before).filter((s) => !(s in after)),
+    catalog: was === is ? null : !was ? 'added' : !is ? 'removed' : 'changed',
   };
+}
+
+/** "3 files added, the catalog changed": what changed, for messages; empty when nothing did. */
+export function describeChanges({ added, changed, removed, catalog }: FileChanges): string[] {
+  return [
+    ...([[added, 'added'], [changed, 'changed'], [removed, 'removed']] as const).flatMap(([files, verb]) => (files.length ? [`${verb} ${files.length}: ${listFiles(files)}`] : [])),
+    ...(catalog ? [`${CATALOG_FILE} ${catalog}`] : []),
+  ];
 }
 
 /** "a, b, c, d, e, and 7 more": file lists in messages stay readable for large corpora. */
@@ -78,10 +92,11 @@ export function staleReasons(built: ManifestInputs, wanted: ManifestInputs): str
   if (built.model.titleInPassage !== wanted.model.titleInPassage) reasons.push('passage embedding settings changed');
   if (JSON.stringify(built.chunking) !== JSON.stringify(wanted.chunking)) reasons.push('chunking settings changed');
   if (JSON.stringify(built.lexical) !== JSON.stringify(wanted.lexical)) reasons.push('BM25 settings changed');
-  const { added, changed, removed } = fileChanges(built.sources, wanted.sources);
+  const { added, changed, removed, catalog } = fileChanges(built.sources, wanted.sources);
   if (added.length) reasons.push(`${added.length} file(s) added: ${listFiles(added)}`);
   if (removed.length) reasons.push(`${removed.length} file(s) removed: ${listFiles(removed)}`);
   if (changed.length) reasons.push(`${changed.length} file(s) changed: ${listFiles(changed)}`);
+  if (catalog) reasons.push(`${CATALOG_FILE} ${catalog}`);
   return reasons;
 }
 

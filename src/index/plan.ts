@@ -3,7 +3,7 @@ import { groupBy } from '../group.js';
 import type { Embedder, EmbedderInfo } from '../embed/index.js';
 import { extensionOf, readCorpus, readOptions, sectionAt, type CorpusReadResult, type KnownFiles } from '../ingest/index.js';
 import type { Chunk, SourceDocument } from '../types.js';
-import type { ArchiveIndex, BuildOptions } from './index.js';
+import type { ArchiveIndex, BuildOptions } from './types.js';
 import type { Manifest, ManifestInputs } from './manifest.js';
 import type { PassageStore } from './store.js';
 import { adoptModel, chooseBuildModel, modelCoverage, modelFolderInIndex, type ArchiveModel, type ModelCoverage, type ModelRecord } from './model.js';

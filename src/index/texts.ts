@@ -9,13 +9,16 @@ import type { ArrayRanges } from './binary.js';
  */
 export class DocumentTexts {
   private readonly decoder = new TextDecoder();
-  private readonly decoded = new LruMap<number, string>(2000);
+  private readonly decoded: LruMap<number, string>;
 
   constructor(
     private readonly bytes: ArrayRanges<Uint8Array>,
     /** Byte offset of each document's text in `bytes`, and of the end: one more than documents. */
     private readonly offsets: Uint32Array,
-  ) {}
+    capacity = 2000,
+  ) {
+    this.decoded = new LruMap(capacity);
+  }
 
   static encode(texts: string[]): { bytes: Uint8Array; offsets: Uint32Array } {
     const encoder = new TextEncoder();

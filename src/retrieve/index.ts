@@ -50,7 +50,8 @@ function allowedDocuments(index: ArchiveIndex, filters: SearchFilters): AllowedD
  * Hybrid ranking: dense (HNSW) and BM25 candidates; over their union, a weighted sum of standard
  * scores of dense similarity, passage BM25 and context BM25, plus a lift for a time the question
  * names; then the top re-ordered by the cross-encoder when there is one; then near-duplicates
- * collapsed and at most maxPerDoc passages kept per document.
+ * collapsed and at most maxPerDoc passages kept per document (more when fewer documents than
+ * k / maxPerDoc are searched).
  */
 export async function rankPassages({ index, embedder, reranker }: RetrievalModels, config: Config, query: string, k: number, filters: SearchFilters = {}): Promise<{ passages: RankedPassage[]; queryVector: Float32Array }> {
   const { candidates, weights, maxPerDoc, duplicateThreshold } = config.retrieval;
@@ -77,10 +78,14 @@ export async function rankPassages({ index, embedder, reranker }: RetrievalModel
   const passages: RankedPassage[] = [];
   const kept: Set<string>[] = [];
   const perDoc = new Map<string, number>();
+  // The cap mixes documents; it never keeps k from being reached when few documents can answer
+  // (a search filtered to one document returns up to k passages of it).
+  const documents = allowed ? allowed.size : index.documents.size;
+  const cap = Math.max(maxPerDoc, Math.ceil(k / Math.max(documents, 1)));
   for (const i of order) {
     if (passages.length >= k) break;
     const chunk = index.chunks[labels[i]];
-    if ((perDoc.get(chunk.docId) ?? 0) >= maxPerDoc) continue;
+    if ((perDoc.get(chunk.docId) ?? 0) >= cap) continue;
     const sh = shingles(chunk.text);
     if (kept.some((other) => overlap(other, sh) >= duplicateThreshold)) continue;
     kept.push(sh);

@@ -79,7 +79,7 @@ export async function startCluster(config: Config, log: (message: string) => voi
     return ready.port;
   };
 
-  const updates = singleUpdates(async () => {
+  const updates = singleUpdates(config, log, async () => {
     const previousIndex = serving;
     const report = await rebuild(config, { log });
     const replies = await Promise.all(

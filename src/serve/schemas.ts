@@ -132,7 +132,12 @@ export const ReindexResponseSchema = z
     fullRebuild: z.string().nullable().openapi({ description: 'Why every passage was embedded again, or null.' }),
     model: z.object({ id: z.string(), checksum: z.string(), trained: z.object({ reason: z.string(), ms: z.number().int() }).nullable().openapi({ description: "Why this update trained the archive's model, or null" }) }),
     outOfVocabulary: OutOfVocabularySchema,
-    changes: z.object({ added: firstOf(z.string()), changed: firstOf(z.string()), removed: firstOf(z.string()) }),
+    changes: z.object({
+      added: firstOf(z.string()),
+      changed: firstOf(z.string()),
+      removed: firstOf(z.string()),
+      catalog: z.enum(['added', 'changed', 'removed']).nullable().openapi({ description: 'How catalog.json (the documents\' metadata) changed, if it did; it is not counted among the files' }),
+    }),
     skipped: firstOf(z.object({ source: z.string(), reason: z.string() })),
     ocr: z
       .object({ pages: z.number().int(), meanConfidence: z.number().nullable(), lowConfidence: firstOf(z.object({ source: z.string(), page: z.number().int(), confidence: z.number() })) })

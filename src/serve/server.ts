@@ -49,12 +49,13 @@ export interface Updates {
   reindex(): Promise<ReindexSummary> | null;
 }
 
-/** One update at a time of `update` (build the new index, then swap it in wherever it is served). */
-export function singleUpdates(update: () => Promise<ReindexSummary>): Updates {
+/** One update at a time of `update` (build the new index, then swap it in wherever it is served), each logged as it starts. */
+export function singleUpdates(config: Config, log: (message: string) => void, update: () => Promise<ReindexSummary>): Updates {
   let running: Promise<ReindexSummary> | null = null;
   return {
     reindex() {
       if (running) return null;
+      log(`Updating the index from ${config.corpusDir}; the current one answers meanwhile.`);
       running = update().finally(() => (running = null));
       return running;
     },
@@ -70,12 +71,13 @@ export async function watchForUpdates(config: Config, updates: Updates, log: (me
   const update = async (): Promise<void> => {
     const run = updates.reindex();
     if (!run) {
+      if (!pending) log('Watch: files changed during the update; one more update follows it.');
       pending = true;
       return;
     }
     try {
       const s = await run;
-      const changed = `${s.changes.added.count} added, ${s.changes.changed.count} changed, ${s.changes.removed.count} removed`;
+      const changed = `${s.changes.added.count} added, ${s.changes.changed.count} changed, ${s.changes.removed.count} removed${s.changes.catalog ? `, catalog ${s.changes.catalog}` : ''}`;
       log(`Watch: ${changed}; embedded ${s.embedded} passages in ${(s.ms / 1000).toFixed(1)} s; now serving index ${s.index} (${s.documents} documents).`);
     } catch (e) {
       log(`Watch: the update failed, still serving index ${serving()}: ${(e as Error).message}`);
@@ -91,8 +93,8 @@ export async function watchForUpdates(config: Config, updates: Updates, log: (me
   log(`Watching ${corpusDir} for changes.`);
   // A change made after the index was built and before the watcher's first scan was seen by neither:
   // the folder is checked against the live index once, and updated from if it differs.
-  const { added, changed, removed } = await corpusChanges(config);
-  if (added.length + changed.length + removed.length) void update();
+  const { added, changed, removed, catalog } = await corpusChanges(config);
+  if (added.length + changed.length + removed.length || catalog) void update();
   return watcher;
 }
 
@@ -104,7 +106,7 @@ export async function watchForUpdates(config: Config, updates: Updates, log: (me
  */
 export async function startServer(initial: Archive, log: (message: string) => void, options: ServerOptions = {}): Promise<RunningServer> {
   let live = initial;
-  const updates = singleUpdates(async () => {
+  const updates = singleUpdates(initial.config, log, async () => {
     const before = live;
     const report = await rebuild(before.config, { log, previous: before.index, loaded: before.embedder });
     live = before.withIndex(report.index, report.embedder);

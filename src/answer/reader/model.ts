@@ -134,14 +134,17 @@ export class AnswerReader {
   private readonly w: Record<string, Float32Array>;
   private readonly functionIds: Map<string, number>;
   /** Token states by token key: an archive repeats its words, and a token's state is most of a sentence's cost. */
-  private readonly states = new LruMap<string, TokenState>(50_000);
+  private readonly states: LruMap<string, TokenState>;
   /** Tokens of texts read lately: a query reads its passages' sentences, and the next query often the same. */
-  private readonly texts = new LruMap<string, ReadText>(20_000);
+  private readonly texts: LruMap<string, ReadText>;
 
   constructor(
     readonly model: ReaderModel,
     readonly vectors: WordVectorTable,
+    capacity = { states: 50_000, texts: 20_000 },
   ) {
+    this.states = new LruMap(capacity.states);
+    this.texts = new LruMap(capacity.texts);
     ({ d: this.d, h: this.h, g: this.g } = model.dims);
     const shapes = tensorShapes({ ...model.dims, f: model.functionWords.length + 1, v: vectors.dim });
     for (const [name, shape] of Object.entries(shapes)) {

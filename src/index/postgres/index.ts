@@ -9,7 +9,7 @@ import { bySource } from '../../ingest/index.js';
 import { lexicalTerms } from '../../text/tokens.js';
 import type { Chunk, SourceDocument } from '../../types.js';
 import { StoredChunk } from '../artifacts.js';
-import type { ArchiveIndex, BuildOptions, BuildReport } from '../index.js';
+import type { ArchiveIndex, BuildOptions, BuildReport } from '../types.js';
 import { fileChanges, FORMAT_VERSION, IndexDamagedError, ManifestSchema, manifestId, type Manifest, type ManifestInputs } from '../manifest.js';
 import { removeUnusedModels, type ModelRecord } from '../model.js';
 import { assembleIndex, contextTexts, formatsOf, passageText, readBuildInputs } from '../plan.js';

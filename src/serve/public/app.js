@@ -88,6 +88,27 @@ async function search(params) {
   }
 }
 
+/**
+ * A document's text as nodes: a marker where each page begins ("p. 12", so a cited page can be
+ * checked) and the cited span, if any, marked (in pieces when it crosses a page).
+ */
+function documentText(text, pageStarts, cited) {
+  const cuts = new Set([0, text.length, ...pageStarts, ...(cited ?? [])]);
+  const points = [...cuts].filter((x) => x >= 0 && x <= text.length).sort((a, b) => a - b);
+  const nodes = [];
+  for (const [i, at] of points.entries()) {
+    pageStarts.forEach((s, p) => {
+      if (s === at) nodes.push(el('span', { className: 'page', id: `page-${p + 1}`, textContent: `p. ${p + 1}` }));
+    });
+    const next = points[i + 1];
+    if (next === undefined) break;
+    const piece = text.slice(at, next);
+    if (cited && at >= cited[0] && next <= cited[1]) nodes.push(el('mark', { textContent: piece, ...(at === cited[0] ? { id: 'cited' } : {}) }));
+    else nodes.push(piece);
+  }
+  return nodes;
+}
+
 async function showDocument(docId, start, end) {
   $('results').replaceChildren();
   $('answer').hidden = true;
@@ -102,9 +123,9 @@ async function showDocument(docId, start, end) {
     $('doc-meta').textContent = [doc.date, doc.publisher, doc.source].filter(Boolean).join(' · ');
     const text = doc.text;
     const valid = Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end <= text.length && start < end;
-    const mark = valid ? el('mark', { id: 'cited', textContent: text.slice(start, end) }) : null;
-    $('doc-text').replaceChildren(valid ? el('p', {}, [text.slice(0, start), mark, text.slice(end)]) : el('p', { textContent: text }));
-    if (mark) mark.scrollIntoView({ block: 'center' });
+    $('doc-text').replaceChildren(el('p', {}, documentText(text, doc.pageStarts ?? [], valid ? [start, end] : null)));
+    const cited = $('cited');
+    if (cited) cited.scrollIntoView({ block: 'center' });
   } catch (error) {
     $('status').textContent = `Could not open the document: ${error.message}`;
   }
