@@ -4,6 +4,7 @@ import type { Embedder } from './embed/index.js';
 import { bySource } from './ingest/index.js';
 import { buildIndex, checkIndex, describeChanges, IndexDamagedError, indexStaleness, listFiles, liveManifest, loadIndex, loadIndexModel, type ArchiveIndex, type BuildProgress, type BuildReport, type Manifest } from './index/index.js';
 import { loadReranker, rankPassages, type Reranker } from './retrieve/index.js';
+import { passageTimeline } from './retrieve/timeline.js';
 import type { SearchFilters, SearchResponse, SourceDocument } from './types.js';
 
 /** A searchable archive: a loaded index and the model that embeds its queries. */
@@ -13,7 +14,8 @@ export interface Archive {
   readonly embedder: Embedder;
   /** The cross-encoder, when config.retrieval.rerank.model names one. */
   readonly reranker: Reranker | null;
-  search(query: string, options?: { k?: number; filters?: SearchFilters }): Promise<SearchResponse>;
+  /** Ranked passages and the answer; with `timeline`, also the query's matches by publication period. */
+  search(query: string, options?: { k?: number; filters?: SearchFilters; timeline?: boolean }): Promise<SearchResponse>;
   document(id: string): SourceDocument | undefined;
   documents(): SourceDocument[];
   /** The same index and models searched with other settings (e.g. BM25 alone, for evaluation). */
@@ -193,9 +195,9 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
       const filters = options.filters ?? {};
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
-      const { passages, queryVector } = await rankPassages({ index, embedder, reranker }, config, query, k, filters);
+      const [{ passages, queryVector }, timeline] = await Promise.all([rankPassages({ index, embedder, reranker }, config, query, k, filters), options.timeline ? passageTimeline(index, query, filters) : undefined]);
       const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf, network }, answers, config, query, queryVector, passages);
-      return { query, answer, results, index: index.manifest.id };
+      return { query, answer, results, ...(timeline ? { timeline } : {}), index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),
     documents: () => sorted,

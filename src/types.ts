@@ -67,10 +67,21 @@ export interface SearchFilters {
   to?: string;
 }
 
+/** Counts by publication period: years, or months when everything counted falls within two years. */
+export interface Timeline {
+  unit: 'year' | 'month';
+  /** Every period from the first to the last that has any, in order (empty ones too, so gaps show). */
+  periods: Array<{ period: string; count: number }>;
+  /** Items whose document has no date, counted apart. */
+  undated: number;
+}
+
 export interface SearchResponse {
   query: string;
   answer: Answer | null;
   results: SearchHit[];
+  /** The query's matching passages by their documents' publication periods (when asked for). */
+  timeline?: Timeline;
   /** Manifest id of the index that answered. */
   index: string;
 }

@@ -51,8 +51,24 @@ describe('the HTTP API', () => {
     expect(list.map((d: { id: string }) => d.id)).toHaveLength(4);
     expect(await (await app.request('/api/health')).json()).toMatchObject({ status: 'ok', documents: 4, index: archive.index.manifest.id, reranker: null });
     const spec = await (await app.request('/api/openapi.json')).json();
-    expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/health', '/api/reindex', '/api/search']);
+    expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/health', '/api/reindex', '/api/search', '/api/timeline']);
     expect(spec.paths['/api/search'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['doc', 'from', 'k', 'q', 'to']);
+  });
+
+  it("puts the query's timeline in a search, not in a batch, and the documents' at /api/timeline", async () => {
+    const searched = await (await app.request('/api/search?q=Solent&k=2')).json();
+    expect(searched.timeline).toEqual((await archive.search('Solent', { k: 2, timeline: true })).timeline);
+    expect(searched.timeline.periods.map((p: { count: number }) => p.count).reduce((a: number, b: number) => a + b)).toBe(11);
+    const posted = await (await post('/api/search', JSON.stringify({ q: 'Solent', k: 2 }))).json();
+    expect(posted.timeline).toEqual(searched.timeline);
+    const batch = await (await post('/api/batch', JSON.stringify({ queries: [{ q: 'Solent' }], k: 2 }))).json();
+    expect(batch.results[0]).not.toHaveProperty('timeline');
+    // The four seed documents, by year: 2013, 2015, 2021 and 2024 (2024-10), with the years between.
+    const documents = await (await app.request('/api/timeline')).json();
+    expect(documents.unit).toBe('year');
+    expect(documents.undated).toBe(0);
+    expect(documents.periods.filter((p: { count: number }) => p.count > 0)).toEqual(['2013', '2015', '2021', '2024'].map((period) => ({ period, count: 1 })));
+    expect(documents.periods.map((p: { period: string }) => p.period)).toEqual(Array.from({ length: 12 }, (_, i) => String(2013 + i)));
   });
 
   const bad: Array<[string, () => Response | Promise<Response>, number, RegExp]> = [

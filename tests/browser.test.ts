@@ -162,6 +162,43 @@ describe('the search page in a real browser', () => {
     expect(await page.evaluate(() => getComputedStyle(document.querySelector('#doc-text .page')!).userSelect)).toBe('none');
   });
 
+  it('draws the matches by year above the results, and a bar searches again within its year', async () => {
+    await page.goto(`${base}/?q=Solent`);
+    await page.waitForSelector('#timeline:not([hidden]) .bar');
+    // The seeds name the Solent in 2015 (1 passage) and 2021 (10); hostile.txt, undated, once.
+    const labels = await page.locator('#timeline .bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('aria-label')));
+    expect(labels).toEqual(['2015: 1 matching passage', ...['2016: 0', '2017: 0', '2018: 0', '2019: 0', '2020: 0', '2021: 10'].map((l) => `${l} matching passages`)]);
+    expect(await page.textContent('#timeline-caption')).toMatch(/^12 matching passages by year of publication · undated: 1\./);
+    // Bars are drawn to scale: the 2021 bar is ten times the 2015 one.
+    const heights = await page.locator('#timeline .fill').evaluateAll((fills) => fills.map((f) => f.getBoundingClientRect().height));
+    expect(heights[6] / heights[0]).toBeCloseTo(10, 0);
+    await page.locator('#timeline .bar').nth(6).click();
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('from') === '2021');
+    await page.waitForSelector('#results li');
+    const url = new URL(page.url());
+    expect([url.searchParams.get('q'), url.searchParams.get('from'), url.searchParams.get('to')]).toEqual(['Solent', '2021', '2021']);
+    expect(new Set(await page.locator('#results li .meta').evaluateAll((ps) => ps.map((p) => (p.textContent ?? '').split(' · ')[0])))).toEqual(new Set(['2021-06']));
+    // The timeline still shows every year, the chosen one marked.
+    await page.waitForSelector('#timeline .bar.selected');
+    await page.screenshot({ path: '/tmp/timeline.png' });
+    expect(await page.locator('#timeline .bar').count()).toBe(7);
+    expect(await page.locator('#timeline .bar.selected').getAttribute('aria-label')).toBe('2021: 10 matching passages');
+  });
+
+  it('draws the documents by year above the document list, and a bar lists only its year', async () => {
+    await page.goto(base);
+    await page.waitForSelector('#timeline:not([hidden]) .bar');
+    expect(await page.textContent('#timeline-caption')).toMatch(/^6 documents by year of publication · undated: 1\./);
+    const bars = page.locator('#timeline .bar');
+    expect(await bars.count()).toBe(13); // 2012 to 2024
+    await page.locator('#timeline .bar[aria-label="2015: 1 document"]').click();
+    await page.waitForSelector('#browse-count button');
+    expect(await page.locator('#doc-list li').allTextContents()).toEqual([expect.stringMatching(/^2015-08 Hampshire councils to push case/)]);
+    expect(await page.textContent('#browse-count')).toMatch(/^1 document published in 2015\./);
+    await page.click('#browse-count button');
+    expect(await page.locator('#doc-list li').count()).toBe(6);
+  });
+
   it('fits a phone screen (390 px): nothing runs off to the side, on the results and the document list', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
     try {

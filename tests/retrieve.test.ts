@@ -6,6 +6,7 @@ import { UserError } from '../src/config.js';
 import { groupBy } from '../src/group.js';
 import { fuseScores, standardize } from '../src/retrieve/index.js';
 import { timeFit, timeSignal } from '../src/retrieve/time.js';
+import { timelineOf } from '../src/retrieve/timeline.js';
 import { copyOfSeeds, seedArchive } from './helpers.js';
 
 let archive: Archive;
@@ -150,3 +151,49 @@ describe('time-aware questions', () => {
     expect(timed.results.some((h) => !h.date?.startsWith('2015'))).toBe(true);
   });
 });
+
+describe('the timeline of a search', () => {
+  it('counts by year, with the empty years between, or by month within two years; undated apart', () => {
+    expect(timelineOf(['2015-08', '2021-06-01', '2021', null, '2021-02'])).toEqual({
+      unit: 'year',
+      periods: [
+        { period: '2015', count: 1 },
+        ...[2016, 2017, 2018, 2019, 2020].map((y) => ({ period: String(y), count: 0 })),
+        { period: '2021', count: 3 },
+      ],
+      undated: 1,
+    });
+    expect(timelineOf(['2020-11-03', '2021-02', '2020-11'])).toEqual({ unit: 'month', periods: [{ period: '2020-11', count: 2 }, { period: '2020-12', count: 0 }, { period: '2021-01', count: 0 }, { period: '2021-02', count: 1 }], undated: 0 });
+    // A date known only to the year cannot go in a month: years then.
+    expect(timelineOf(['2020-11', '2021']).unit).toBe('year');
+    expect(timelineOf([null, null])).toEqual({ unit: 'year', periods: [], undated: 2 });
+  });
+
+  it('counts the seed passages that match, checked against a hand count', async () => {
+    // By hand: "Solent" is in one passage of the 2015 article and, as passages overlap, in 10 of the
+    // 2021 report's (its 7 mentions); the other two documents never name it.
+    const solent = await archive.search('Solent', { k: 3, timeline: true });
+    const byHand = { '2015': 1, '2021': 10 };
+    expect(solent.timeline).toEqual({ unit: 'year', periods: ['2015', '2016', '2017', '2018', '2019', '2020', '2021'].map((period) => ({ period, count: byHand[period as keyof typeof byHand] ?? 0 })), undated: 0 });
+    // The same count by the plain rule (a passage naming Solent), per document date.
+    const naming = archive.index.chunks.filter((c) => /solent/i.test(c.text)).map((c) => archive.document(c.docId)!.date);
+    expect(timelineOf(naming)).toEqual(solent.timeline);
+    // All four "Hampshire Senate" matches are in the 2013 magazine piece: one month.
+    expect((await archive.search('Hampshire Senate', { k: 3, timeline: true })).timeline).toEqual({ unit: 'month', periods: [{ period: '2013-10', count: 4 }], undated: 0 });
+    // A document filter narrows it; a date range does not (the chart shows the range among the rest).
+    expect((await archive.search('Solent', { k: 3, timeline: true, filters: { docIds: ['000_2f8a857afa737480'] } })).timeline).toEqual({ unit: 'month', periods: [{ period: '2015-08', count: 1 }], undated: 0 });
+    expect((await archive.search('Solent', { k: 3, timeline: true, filters: { from: '2021' } })).timeline).toEqual(solent.timeline);
+    // Asked for only: batch answers and evaluations do not pay for it.
+    expect((await archive.search('Solent', { k: 3 })).timeline).toBeUndefined();
+  });
+
+  it('counts passages of undated documents apart', async () => {
+    const corpusDir = copyOfSeeds();
+    writeFileSync(join(corpusDir, 'undated-note.md'), '# Port note\n\nThe Solent ports asked for a freeport.');
+    const withUndated = await seedArchive({ corpusDir });
+    const { timeline } = await withUndated.search('Solent', { k: 3, timeline: true });
+    expect(timeline!.undated).toBe(1);
+    expect(timeline!.periods.reduce((n, p) => n + p.count, 0)).toBeGreaterThanOrEqual(10);
+  });
+});
+

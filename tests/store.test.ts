@@ -90,6 +90,22 @@ describe.each(STORES)('the %s store', (kind) => {
     expect(await index.store.lexical('the of and', 10, null)).toEqual([]);
   });
 
+  it('finds the matching passages: BM25 at least a share of the best, among the documents allowed', async () => {
+    const query = 'Solent devolution bid';
+    const ranked = await index.store.lexical(query, index.chunks.length, null);
+    const best = ranked[0].score;
+    const expected = ranked.filter((h) => h.score >= 0.5 * best - 1e-9).map((h) => h.chunk).sort((a, b) => a - b);
+    expect(expected.length).toBeGreaterThan(1);
+    expect(expected.length).toBeLessThan(ranked.length); // the share leaves out weak matches
+    expect(await index.store.matching(query, 0.5, null)).toEqual(expected);
+    expect(await index.store.matching(query, 0, null)).toEqual(ranked.map((h) => h.chunk).sort((a, b) => a - b));
+    const doc = index.chunks[ranked.at(-1)!.chunk].docId;
+    const within = await index.store.matching(query, 0.5, new Set([doc]));
+    expect(within.length).toBeGreaterThan(0);
+    for (const c of within) expect(index.chunks[c].docId).toBe(doc);
+    expect(await index.store.matching('the of and', 0.5, null)).toEqual([]);
+  });
+
   it("scores the candidates as each side found them, and 0 where a passage lacks the query's terms", async () => {
     const query = 'Hampshire Senate';
     const [vector] = await embedder.embed([query], 'query');

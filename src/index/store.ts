@@ -42,6 +42,11 @@ export interface PassageStore {
   dense(query: Float32Array, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]>;
   /** The k best passages by BM25 for the query (positive scores only), best first. */
   lexical(query: string, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]>;
+  /**
+   * Every passage (among the allowed) whose BM25 for the query is at least `minShare` of the best
+   * passage's, in chunk order: the passages that match the query, for counting (the timeline).
+   */
+  matching(query: string, minShare: number, allowed: AllowedDocuments): Promise<number[]>;
   /** Every side's exact score of these chunks (the union of both sides' candidates). */
   scores(chunks: number[], query: string, vector: Float32Array): Promise<ChunkScores>;
   /** Inverse document frequency of a processed term over passages (the answer's word weights). */
@@ -86,6 +91,16 @@ export class EmbeddedStore implements PassageStore {
 
   async lexical(query: string, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]> {
     return LexicalIndex.top(this.bm25('passage', query), k, this.filter(allowed)).map(([chunk, score]) => ({ chunk, score }));
+  }
+
+  async matching(query: string, minShare: number, allowed: AllowedDocuments): Promise<number[]> {
+    const scores = this.bm25('passage', query);
+    const allows = this.filter(allowed) ?? (() => true);
+    let best = 0;
+    for (let c = 0; c < scores.length; c++) if (scores[c] > best && allows(c)) best = scores[c];
+    const matches: number[] = [];
+    if (best > 0) for (let c = 0; c < scores.length; c++) if (scores[c] > 0 && scores[c] >= minShare * best && allows(c)) matches.push(c);
+    return matches;
   }
 
   async scores(chunks: number[], query: string, vector: Float32Array): Promise<ChunkScores> {

@@ -28,7 +28,7 @@ export interface RankedPassage {
 }
 
 /** The documents the filters let through (null: no filter), so that either store can search among them. */
-function allowedDocuments(index: ArchiveIndex, filters: SearchFilters): AllowedDocuments {
+export function allowedDocuments(index: ArchiveIndex, filters: SearchFilters): AllowedDocuments {
   const { docIds, from, to } = filters;
   if (!docIds?.length && !from && !to) return null;
   const lower = from ? dateSpan(from)[0] : null;

@@ -23,7 +23,9 @@ import {
   SearchBodySchema,
   SearchQuerySchema,
   SearchResponseSchema,
+  TimelineSchema,
 } from './schemas.js';
+import { timelineOf } from '../retrieve/timeline.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -67,6 +69,7 @@ const batchPost = createRoute({
   responses: json(BatchResponseSchema, 'One search response per query, in order'),
 });
 const docsList = createRoute({ method: 'get', path: '/api/docs', responses: json(DocumentSummarySchema.array(), 'Every document of the archive') });
+const docsTimeline = createRoute({ method: 'get', path: '/api/timeline', responses: json(TimelineSchema, "The archive's documents by publication period (the page's chart above the document list)") });
 const docGet = createRoute({ method: 'get', path: '/api/docs/{docId}', request: { params: DocIdParamSchema }, responses: json(DocumentSchema, 'Metadata and clean text; citation offsets point into text') });
 const reindexPost = createRoute({
   method: 'post',
@@ -160,11 +163,11 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
   const filters = (v: { doc?: string[]; from?: string; to?: string }) => ({ docIds: v.doc, from: v.from, to: v.to });
   app.openapi(searchGet, async (c) => {
     const v = c.req.valid('query');
-    return c.json(await search(current(), v.q, { k: v.k, filters: filters(v) }), 200);
+    return c.json(await search(current(), v.q, { k: v.k, filters: filters(v), timeline: true }), 200);
   });
   app.openapi(searchPost, async (c) => {
     const v = c.req.valid('json');
-    return c.json(await search(current(), v.q, { k: v.k, filters: filters(v) }), 200);
+    return c.json(await search(current(), v.q, { k: v.k, filters: filters(v), timeline: true }), 200);
   });
   app.openapi(batchPost, async (c) => {
     const v = c.req.valid('json');
@@ -181,6 +184,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
     return c.json({ index: archive.index.manifest.id, results }, 200);
   });
   app.openapi(docsList, (c) => c.json(current().documents().map(summary), 200));
+  app.openapi(docsTimeline, (c) => c.json(timelineOf(current().documents().map((d) => d.date)), 200));
   app.openapi(docGet, (c) => {
     const { docId } = c.req.valid('param');
     const doc = current().document(docId);

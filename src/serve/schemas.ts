@@ -58,6 +58,14 @@ const CitationSchema = z
   .object({ docId: z.string(), source: z.string(), title: z.string(), date: z.string().nullable(), page: z.number().int().nullable().openapi({ description: 'Page of start, for paged formats (PDF)' }), start: z.number().int(), end: z.number().int() })
   .openapi('Citation');
 
+export const TimelineSchema = z
+  .object({
+    unit: z.enum(['year', 'month']).openapi({ description: 'Years, or months when everything counted falls within two years' }),
+    periods: z.array(z.object({ period: z.string().openapi({ example: '2016' }), count: z.number().int() })).openapi({ description: 'Every period from the first to the last with any, in order (empty ones too)' }),
+    undated: z.number().int().openapi({ description: 'Counted apart: items whose document has no date' }),
+  })
+  .openapi('Timeline');
+
 export const SearchResponseSchema = z
   .object({
     query: z.string(),
@@ -72,6 +80,9 @@ export const SearchResponseSchema = z
         scores: z.object({ dense: z.number(), bm25: z.number() }),
       }),
     ),
+    timeline: TimelineSchema.optional().openapi({
+      description: "The query's matching passages (BM25 at least half the best passage's, within the document filter; the date range does not narrow it) by their documents' publication periods. In /api/search responses, not in batches.",
+    }),
     index: z.string().openapi({ description: 'Manifest id of the index that answered.' }),
   })
   .openapi('SearchResponse');

@@ -81,6 +81,19 @@ export class PostgresStore implements PassageStore {
     return this.chunks(rows).sort((a, b) => b.score - a.score || a.chunk - b.chunk);
   }
 
+  async matching(query: string, minShare: number, allowed: AllowedDocuments): Promise<number[]> {
+    const q = lexicalQuery(query, this.ranking);
+    if (!q) return [];
+    // Rows holding any query term (the full-text index finds them), scored by the store's ranking.
+    const filter = allowed ? 'AND document_id = ANY($4)' : '';
+    const sql = `WITH scored AS (SELECT id, ${lexicalScore('terms', this.ranking, 1)} AS score FROM passages WHERE to_tsvector('simple', terms) @@ to_tsquery('simple', $2) ${filter})
+      SELECT id, score FROM scored WHERE score > 0 AND score >= $3 * (SELECT max(score) FROM scored)`;
+    const { rows } = await this.pool.query(sql, [q, lexicalQuery(query, 'ts_rank'), minShare, ...(allowed ? [[...allowed]] : [])]);
+    return this.chunks(rows)
+      .map((c) => c.chunk)
+      .sort((a, b) => a - b);
+  }
+
   async scores(chunks: number[], query: string, vector: Float32Array): Promise<ChunkScores> {
     const q = lexicalQuery(query, this.ranking);
     const lexical = q ? `${lexicalScore('terms', this.ranking, 3)} AS bm25, ${lexicalScore('context_terms', this.ranking, 3)} AS context` : '0 AS bm25, 0 AS context';

@@ -54,6 +54,46 @@ function passage(hit) {
  */
 const confidence = (score) => (score >= 0.5 ? 'Likely answer' : 'Uncertain answer');
 
+/** Whether a period ("2016", "2016-05") lies within the From/To range (either may be empty). */
+function inRange(period, from, to) {
+  if (!from && !to) return false;
+  return (!from || period >= from.slice(0, period.length)) && (!to || period <= to.slice(0, period.length));
+}
+
+/**
+ * Counts by publication period as a bar chart of buttons (so each bar is reached by keyboard and
+ * read out with its count); `pick` is called with a bar's period. Bars within `range` are marked.
+ */
+function drawTimeline(timeline, [one, many], pick, range = {}) {
+  const counted = (n) => `${n} ${n === 1 ? one : many}`;
+  const total = timeline.periods.reduce((n, p) => n + p.count, 0) + timeline.undated;
+  $('timeline').hidden = total === 0;
+  if (total === 0) return;
+  const most = Math.max(1, ...timeline.periods.map((p) => p.count));
+  const undated = timeline.undated ? ` · undated: ${timeline.undated}` : '';
+  $('timeline-caption').textContent = `${counted(total)} by ${timeline.unit} of publication${undated}. Choose a ${timeline.unit} to see only it.`;
+  // Labels on every bar when they fit; otherwise on about ten of them.
+  const every = Math.ceil(timeline.periods.length / 10);
+  $('timeline-bars').replaceChildren(
+    ...timeline.periods.map((p, i) => {
+      const fill = el('span', { className: 'fill' });
+      fill.style.height = `${Math.round((100 * p.count) / most)}%`;
+      const label = el('span', { className: 'label', textContent: i % every === 0 || i === timeline.periods.length - 1 ? p.period : '' });
+      const bar = el('button', { type: 'button', className: `bar${inRange(p.period, range.from, range.to) ? ' selected' : ''}`, title: `${p.period}: ${counted(p.count)}` }, [el('span', { className: 'column' }, [fill]), label]);
+      bar.setAttribute('aria-label', `${p.period}: ${counted(p.count)}`);
+      bar.addEventListener('click', () => pick(p.period));
+      return bar;
+    }),
+  );
+}
+
+/** A bar of the results' timeline: search again within its period. */
+function searchPeriod(period) {
+  $('from').value = period;
+  $('to').value = period;
+  $('search').requestSubmit();
+}
+
 async function search(params) {
   $('status').textContent = 'Searching…';
   $('results').replaceChildren();
@@ -62,6 +102,7 @@ async function search(params) {
   try {
     const data = await api(`/api/search?${params}`);
     $('status').textContent = data.results.length ? `${data.results.length} passages` : 'No passages match.';
+    drawTimeline(data.timeline, ['matching passage', 'matching passages'], searchPeriod, { from: params.get('from'), to: params.get('to') });
     if (data.answer) {
       const c = data.answer.citation;
       $('answer-label').textContent = confidence(data.answer.score);
@@ -110,6 +151,7 @@ function documentText(text, pageStarts, cited) {
 }
 
 async function showDocument(docId, start, end) {
+  $('timeline').hidden = true;
   $('results').replaceChildren();
   $('answer').hidden = true;
   $('no-answer').hidden = true;
@@ -134,11 +176,13 @@ async function showDocument(docId, start, end) {
 /** Documents listed on the home page at most; a large archive is searched, not scrolled. */
 const LISTED_DOCUMENTS = 500;
 
-/** The archive's documents, newest first (undated last), each opening the document. */
-function showDocumentList(docs) {
-  const byDate = [...docs].sort((a, b) => (b.date ?? '').localeCompare(a.date ?? '') || a.title.localeCompare(b.title));
+/** The archive's documents, newest first (undated last), each opening the document; only those of `period` when one is chosen. */
+function showDocumentList(docs, period = null) {
+  const shown = period ? docs.filter((d) => d.date && d.date.startsWith(period)) : docs;
+  const byDate = [...shown].sort((a, b) => (b.date ?? '').localeCompare(a.date ?? '') || a.title.localeCompare(b.title));
   const more = byDate.length - LISTED_DOCUMENTS;
-  $('browse-count').textContent = more > 0 ? `${docs.length} documents; the newest ${LISTED_DOCUMENTS} are listed, search to find the others.` : `${docs.length} document${docs.length === 1 ? '' : 's'}.`;
+  const count = more > 0 ? `${shown.length} documents; the newest ${LISTED_DOCUMENTS} are listed, search to find the others.` : `${shown.length} document${shown.length === 1 ? '' : 's'}`;
+  $('browse-count').replaceChildren(period ? `${count} published in ${period}. ` : `${count}.`, ...(period ? [el('button', { type: 'button', className: 'link', textContent: 'Show all documents', onclick: () => showDocumentList(docs) })] : []));
   $('doc-list').replaceChildren(
     ...byDate.slice(0, LISTED_DOCUMENTS).map((d) =>
       el('li', { className: 'doc' }, [
@@ -150,6 +194,23 @@ function showDocumentList(docs) {
     ),
   );
   $('browse').hidden = false;
+}
+
+const DOCUMENTS = ['document', 'documents'];
+
+/** The document list under its timeline: a bar shows only the documents of its period. */
+async function browse(docs) {
+  showDocumentList(docs);
+  try {
+    const timeline = await api('/api/timeline');
+    const pick = (period) => {
+      showDocumentList(docs, period);
+      drawTimeline(timeline, DOCUMENTS, pick, { from: period, to: period });
+    };
+    drawTimeline(timeline, DOCUMENTS, pick);
+  } catch (error) {
+    $('status').textContent = `Could not draw the timeline: ${error.message}`;
+  }
 }
 
 async function init() {
@@ -175,7 +236,7 @@ async function init() {
   window.addEventListener('popstate', () => location.reload());
   if (params.get('view')) showDocument(params.get('view'), params.get('start') === null ? undefined : Number(params.get('start')), Number(params.get('end')));
   else if (params.get('q')) search(currentSearch());
-  else showDocumentList(docs);
+  else browse(docs);
 }
 
 init();
