@@ -2,6 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Archive } from '../src/archive.js';
+import { Cite } from '@citation-js/core';
+import '@citation-js/plugin-bibtex';
+import '@citation-js/plugin-ris';
+import { parse } from 'csv-parse/sync';
 import { createApp } from '../src/serve/app.js';
 import { seedArchive } from './helpers.js';
 
@@ -51,7 +55,7 @@ describe('the HTTP API', () => {
     expect(list.map((d: { id: string }) => d.id)).toHaveLength(4);
     expect(await (await app.request('/api/health')).json()).toMatchObject({ status: 'ok', documents: 4, index: archive.index.manifest.id, reranker: null });
     const spec = await (await app.request('/api/openapi.json')).json();
-    expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/health', '/api/reindex', '/api/search', '/api/timeline']);
+    expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/docs/{docId}/cite', '/api/export', '/api/health', '/api/reindex', '/api/search', '/api/timeline']);
     expect(spec.paths['/api/search'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['doc', 'from', 'k', 'q', 'to']);
   });
 
@@ -71,7 +75,45 @@ describe('the HTTP API', () => {
     expect(documents.periods.map((p: { period: string }) => p.period)).toEqual(Array.from({ length: 12 }, (_, i) => String(2013 + i)));
   });
 
+  it('cites every seed document in BibTeX and RIS that parse back to the same title and date, and in CSL-JSON and APA text', async () => {
+    for (const doc of archive.documents()) {
+      const date = doc.date!.split('-').map(Number);
+      for (const format of ['bibtex', 'ris'] as const) {
+        const res = await app.request(`/api/docs/${doc.id}/cite?format=${format}`);
+        expect(res.status).toBe(200);
+        const [back] = new Cite(await res.text()).data;
+        expect(back.title, `${doc.source} ${format}`).toBe(doc.title);
+        expect(back.issued, `${doc.source} ${format}`).toEqual({ 'date-parts': [date] });
+        expect(back.publisher ?? null).toBe(doc.publisher);
+      }
+      const csl = await app.request(`/api/docs/${doc.id}/cite?format=csl`);
+      expect(csl.headers.get('content-type')).toMatch(/^application\/vnd\.citationstyles\.csl\+json/);
+      expect(await csl.json()).toEqual([expect.objectContaining({ id: doc.id, title: doc.title, issued: { 'date-parts': [date] } })]);
+      const text = await (await app.request(`/api/docs/${doc.id}/cite`)).text();
+      expect(text).toContain(`(${date[0]}`);
+      // APA sets quotation marks its own way: compare the words.
+      const words = (t: string) => t.replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+      expect(words(text)).toContain(words(doc.title));
+    }
+    expect((await app.request('/api/docs/nope/cite?format=ris')).status).toBe(404);
+  });
+
+  it('downloads a search as CSV (one row per passage) and as the JSON record batch writes', async () => {
+    const csv = await app.request('/api/export?q=why%20did%20the%202016%20bid%20fail&k=3&format=csv');
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="search.csv"');
+    const rows: Array<Record<string, string>> = parse(await csv.text(), { columns: true });
+    const searched = await archive.search('why did the 2016 bid fail', { k: 3 });
+    expect(rows.map((r) => [r.rank, r.docId, r.start, r.end, r.text, r.sentence, r.answer])).toEqual(searched.results.map((r) => [String(r.rank), r.docId, String(r.start), String(r.end), r.text, r.sentence.text, searched.answer?.text ?? '']));
+    const json = await (await app.request('/api/export?q=why%20did%20the%202016%20bid%20fail&k=3&format=json')).json();
+    expect(Object.keys(json)).toEqual(['id', 'query', 'answer', 'results', 'index']);
+    expect(json.results.map((r: { docId: string; start: number }) => [r.docId, r.start])).toEqual(searched.results.map((r) => [r.docId, r.start]));
+  });
+
   const bad: Array<[string, () => Response | Promise<Response>, number, RegExp]> = [
+    ['unknown citation format', () => app.request('/api/docs/003_b19f9eb657466ce4/cite?format=mla'), 400, /format:/],
+    ['export without a query', () => app.request('/api/export?format=csv'), 400, /q:/],
+    ['unknown export format', () => app.request('/api/export?q=a&format=xml'), 400, /format:/],
     ['empty query', () => app.request('/api/search?q='), 400, /q: must not be empty/],
     ['whitespace query', () => app.request('/api/search?q=%20%20%20'), 400, /q: must not be empty/],
     ['missing query', () => app.request('/api/search'), 400, /q:/],

@@ -1,7 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
+import { AxeBuilder } from '@axe-core/playwright';
+import { parse } from 'csv-parse/sync';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/serve/app.js';
@@ -84,7 +86,7 @@ describe('the search page in a real browser', () => {
     await page.waitForSelector('#results li');
     expect(await page.inputValue('#q')).toBe('elected mayor');
     expect(await page.inputValue('#doc')).toBe('002_d7df6b83d73dff84');
-    const titles = await page.locator('#results li h3').allTextContents();
+    const titles = await page.locator('#results li h2').allTextContents();
     expect(titles.length).toBeGreaterThan(0);
     expect(new Set(titles)).toEqual(new Set(["Wiltshire Council to discuss 'Heart of Wessex' devolution partnership with Dorset and Somerset"]));
   });
@@ -180,7 +182,7 @@ describe('the search page in a real browser', () => {
     expect(new Set(await page.locator('#results li .meta').evaluateAll((ps) => ps.map((p) => (p.textContent ?? '').split(' · ')[0])))).toEqual(new Set(['2021-06']));
     // The timeline still shows every year, the chosen one marked.
     await page.waitForSelector('#timeline .bar.selected');
-    await page.screenshot({ path: '/tmp/timeline.png' });
+    await page.screenshot({ path: join(tempDir(), 'timeline.png') });
     expect(await page.locator('#timeline .bar').count()).toBe(7);
     expect(await page.locator('#timeline .bar.selected').getAttribute('aria-label')).toBe('2021: 10 matching passages');
   });
@@ -197,6 +199,96 @@ describe('the search page in a real browser', () => {
     expect(await page.textContent('#browse-count')).toMatch(/^1 document published in 2015\./);
     await page.click('#browse-count button');
     expect(await page.locator('#doc-list li').count()).toBe(6);
+  });
+
+  it('cites a result in the format chosen, copies it, and downloads the results as CSV', async () => {
+    const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'], acceptDownloads: true });
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`${base}/?q=${encodeURIComponent('why did the 2016 bid fail')}`);
+      await tab.waitForSelector('#results li');
+      const first = tab.locator('#results li').first();
+      const docId = new URL((await first.locator('a.open').getAttribute('href'))!, base).searchParams.get('view')!;
+      await first.locator('.cite-box summary').click();
+      await first.locator('.reference').filter({ hasText: /\(\d{4}/ }).waitFor();
+      expect(await first.locator('.reference').textContent()).toBe(await (await fetch(`${base}/api/docs/${docId}/cite?format=text`)).text());
+      await first.locator('.cite-box select').selectOption('bibtex');
+      await first.locator('.reference').filter({ hasText: /^@/ }).waitFor();
+      await first.locator('.cite-box button').click();
+      await first.locator('.cite-box [role=status]').filter({ hasText: 'Copied.' }).waitFor();
+      expect(await tab.evaluate(() => navigator.clipboard.readText())).toBe(await (await fetch(`${base}/api/docs/${docId}/cite?format=bibtex`)).text());
+      // The answer has its own Cite.
+      expect(await tab.locator('#answer-cite .cite-box summary').textContent()).toBe('Cite');
+
+      const [download] = await Promise.all([tab.waitForEvent('download'), tab.click('text=Download CSV')]);
+      expect(download.suggestedFilename()).toBe('search.csv');
+      const rows: Array<Record<string, string>> = parse(readFileSync(await download.path()), { columns: true });
+      expect(rows).toHaveLength(10);
+      expect(rows[0].docId).toBe(docId);
+      expect(rows.every((r) => r.query === 'why did the 2016 bid fail')).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('has no serious or critical accessibility violation (axe) in any view, and no failed request', async () => {
+    const views: Array<[string, string, (p: Page) => Promise<unknown>]> = [
+      ['document list', '/', (p) => p.waitForSelector('#doc-list li')],
+      ['results with an answer (a Cite open)', `/?q=${encodeURIComponent('why did the 2016 bid fail')}`, async (p) => {
+        await p.waitForSelector('#answer:not([hidden])');
+        await p.locator('#results li .cite-box summary').first().click();
+        await p.locator('#results li .reference').first().filter({ hasText: /\S/ }).waitFor();
+      }],
+      ['a question with no answer', `/?q=${encodeURIComponent('What is the population of Wiltshire?')}`, (p) => p.waitForSelector('#no-answer:not([hidden])')],
+      ['document view', '/?view=001_004c609643dbb3e3&start=100&end=400', (p) => p.waitForSelector('#cited')],
+    ];
+    // axe needs pages of a context the test made.
+    const [wide, narrow] = [await browser.newContext({ viewport: { width: 1000, height: 700 } }), await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })];
+    const table: string[] = [];
+    try {
+      for (const [tab, width] of [[await wide.newPage(), 1000], [await narrow.newPage(), 390]] as const) {
+        for (const [name, path, ready] of views) {
+          const failed: string[] = [];
+          const onResponse = (r: { status(): number; url(): string }) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`);
+          tab.on('response', onResponse);
+          await tab.goto(base + path);
+          await ready(tab);
+          tab.off('response', onResponse);
+          expect(failed, `${name} at ${width} px`).toEqual([]);
+          const { violations } = await new AxeBuilder({ page: tab }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+          const byImpact = (impact: string) => violations.filter((v) => v.impact === impact);
+          table.push(`| ${name} | ${width} px | ${['critical', 'serious', 'moderate', 'minor'].map((i) => byImpact(i).length).join(' | ')} | ${violations.map((v) => v.id).join(', ') || '-'} |`);
+          expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`), `${name} at ${width} px`).toEqual([]);
+        }
+      }
+    } finally {
+      await Promise.all([wide.close(), narrow.close()]);
+      console.log(['| view | width | critical | serious | moderate | minor | rules |', '| --- | --- | --- | --- | --- | --- | --- |', ...table].join('\n'));
+    }
+  });
+
+  it('works by keyboard: "/" focuses the box, Escape clears it, Tab reaches every result link with a visible focus', async () => {
+    await page.goto(`${base}/?q=${encodeURIComponent('why did the 2016 bid fail')}`);
+    await page.waitForSelector('#results li');
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('q');
+    expect(await page.inputValue('#q')).toBe('why did the 2016 bid fail'); // "/" is not typed into it
+    await page.keyboard.press('Escape');
+    expect(await page.inputValue('#q')).toBe('');
+    // Tab from the box onwards: every result's "Open in document" link and every "Cite" are reached, each with a visible outline.
+    const reached: Array<{ what: string; outline: string }> = [];
+    for (let i = 0; i < 120 && reached.filter((r) => r.what === 'cite').length < 11; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => {
+        const e = document.activeElement as HTMLElement;
+        const style = getComputedStyle(e);
+        return { what: e.matches('#results a.open') ? 'a.open' : e.matches('.cite-box summary') ? 'cite' : e.tagName.toLowerCase(), outline: `${style.outlineStyle} ${style.outlineWidth}` };
+      }));
+    }
+    expect(reached.filter((r) => r.what === 'a.open')).toHaveLength(10);
+    expect(reached.filter((r) => r.what === 'cite')).toHaveLength(11); // the answer's and each result's
+    for (const r of reached.filter((x) => x.what === 'a.open' || x.what === 'cite')) expect(r.outline).toBe('solid 3px');
   });
 
   it('fits a phone screen (390 px): nothing runs off to the side, on the results and the document list', async () => {

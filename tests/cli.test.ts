@@ -2,6 +2,11 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { openArchive } from '../src/archive.js';
+import { loadConfig } from '../src/config.js';
+import { createApp } from '../src/serve/app.js';
+import { CSV_COLUMNS } from '../src/serve/records.js';
 import { copyOfSeedIndex, SEEDS, tempDir } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -87,6 +92,20 @@ describe('the command line', () => {
     expect(stderr).toMatch(/Answered 1 of 6 queries \(5 with errors\)/);
   });
 
+  it('batch --format csv writes the rows the page downloads: a header, one row per passage, bad lines in place', async () => {
+    const input = [JSON.stringify({ id: 'q1', query: 'why did the 2016 bid fail' }), '{"id": "broken"', 'Heart of Wessex'].join('\n');
+    const { code, stdout } = await cli(['batch', '--k', '2', '--format', 'csv', '--corpus', SEEDS, '--index', indexDir], input);
+    expect(code).toBe(0);
+    const rows: Array<Record<string, string>> = parse(stdout, { columns: true });
+    expect(rows.map((r) => [r.id, r.rank])).toEqual([['q1', '1'], ['q1', '2'], ['2', ''], ['3', '1'], ['3', '2']]);
+    expect(rows[2].error).toMatch(/^invalid_json: line 2 is not valid JSON/);
+    // The same rows as the page's "Download CSV" of that search, but for the id.
+    const app = createApp(await openArchive(loadConfig({ corpusDir: SEEDS, indexDir })));
+    const downloaded: Array<Record<string, string>> = parse(await (await app.request('/api/export?q=why%20did%20the%202016%20bid%20fail&k=2&format=csv')).text(), { columns: true });
+    expect(downloaded.map((r) => ({ ...r, id: 'q1' }))).toEqual(rows.slice(0, 2));
+    expect(Object.keys(rows[0])).toEqual([...CSV_COLUMNS]);
+  });
+
   it('batch reads --input FILE the same as stdin', async () => {
     const file = join(tempDir(), 'queries.jsonl');
     writeFileSync(file, 'Heart of Wessex\n');
@@ -111,6 +130,7 @@ describe('the command line', () => {
     [['start', '--port', 'eighty'], /--port.*must be a whole number from 0 to 65535/],
     [['search'], /missing required argument 'question'/],
     [['batch', '--unknown-flag'], /unknown option '--unknown-flag'/],
+    [['batch', '--format', 'xml'], /--format.*Allowed choices are jsonl, csv/],
   ])('%j fails with a clear message', async (args, message) => {
     const { code, stderr, stdout } = await cli(args as string[]);
     expect(code).toBe(1);

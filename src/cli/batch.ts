@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Archive } from '../archive.js';
 import { describeZodError, UserError } from '../config.js';
 import { QueryText } from '../serve/schemas.js';
-import type { SearchResponse } from '../types.js';
+import { recordsCsv, searchRecord, type FailedRecord, type SearchRecord } from '../serve/records.js';
 
 const BatchLineSchema = z
   .object({
@@ -34,19 +34,14 @@ export function parseBatchLine(line: string, lineNumber: number): BatchLine {
   return { id: parsed.data.id ?? lineNumber, query: parsed.data.query };
 }
 
-/** The batch output shape: a search response trimmed to the documented fields. */
-export function batchRecord(id: string | number | null, response: SearchResponse) {
-  return {
-    id,
-    query: response.query,
-    answer: response.answer,
-    results: response.results.map((r) => ({ rank: r.rank, score: r.score, docId: r.docId, source: r.source, title: r.title, date: r.date, page: r.page, start: r.start, end: r.end, section: r.section, text: r.text, sentence: r.sentence })),
-    index: response.index,
-  };
-}
+export const BATCH_FORMATS = ['jsonl', 'csv'] as const;
+export type BatchFormat = (typeof BATCH_FORMATS)[number];
 
-/** Reads queries from a file or stdin and writes one JSON line per query, in order, to `write`. */
-export async function runBatch(archive: Archive, options: { input?: string; k: number }, write: (line: string) => void, onProgress: (done: number) => void): Promise<{ queries: number; errors: number }> {
+/**
+ * Reads queries from a file or stdin and writes, in order, one JSON line per query (jsonl) or its
+ * CSV rows after one header row (csv: the page's Download gives the same), to `write`.
+ */
+export async function runBatch(archive: Archive, options: { input?: string; k: number; format?: BatchFormat }, write: (text: string) => void, onProgress: (done: number) => void): Promise<{ queries: number; errors: number }> {
   if (options.input && (!existsSync(options.input) || !statSync(options.input).isFile())) {
     throw new UserError(`Input file ${options.input} does not exist or is not a file.`);
   }
@@ -55,6 +50,7 @@ export async function runBatch(archive: Archive, options: { input?: string; k: n
   let n = 0;
   let queries = 0;
   let errors = 0;
+  const emit = (record: SearchRecord | FailedRecord) => write(options.format === 'csv' ? recordsCsv([record], queries === 1) : `${JSON.stringify(record)}\n`);
   for await (const line of lines) {
     n++;
     if (!line.trim()) continue;
@@ -62,14 +58,14 @@ export async function runBatch(archive: Archive, options: { input?: string; k: n
     const parsed = parseBatchLine(line, n);
     if ('error' in parsed) {
       errors++;
-      write(JSON.stringify({ id: parsed.id, error: parsed.error, index: archive.index.manifest.id }));
+      emit({ id: parsed.id, error: parsed.error, index: archive.index.manifest.id });
     } else {
       try {
-        write(JSON.stringify(batchRecord(parsed.id, await archive.search(parsed.query, { k: options.k }))));
+        emit(searchRecord(parsed.id, await archive.search(parsed.query, { k: options.k })));
       } catch (e) {
         errors++;
         const code = e instanceof UserError ? e.code : 'internal';
-        write(JSON.stringify({ id: parsed.id, error: { code, message: (e as Error).message }, index: archive.index.manifest.id }));
+        emit({ id: parsed.id, error: { code, message: (e as Error).message }, index: archive.index.manifest.id });
       }
     }
     onProgress(n);

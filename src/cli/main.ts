@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildSummary, openArchive, prepareIndexFiles, rebuild } from '../archive.js';
 import { setInferenceThreads } from '../embed/index.js';
 import { checkIndex, type Manifest } from '../index/index.js';
@@ -6,7 +6,7 @@ import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import cluster from 'node:cluster';
 import { runWorker, startCluster } from '../serve/cluster.js';
 import { startServer } from '../serve/server.js';
-import { runBatch } from './batch.js';
+import { BATCH_FORMATS, runBatch, type BatchFormat } from './batch.js';
 import { prepareWithProgress, progressBar, progressHooks } from './progress.js';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -113,13 +113,14 @@ withPaths(program.command('search'))
   });
 
 withPaths(program.command('batch'))
-  .description('answer JSONL queries ({"id","query"} or plain lines) from --input or stdin; one JSON line out per query')
+  .description('answer JSONL queries ({"id","query"} or plain lines) from --input or stdin; one JSON line (or CSV rows) out per query')
   .option('--k <n>', 'passages per query (1-100)', integer(1, 100), 10)
   .option('--input <file>', 'JSONL file of queries (default: stdin)')
-  .action(async (options: PathOptions & { k: number; input?: string }) => {
+  .addOption(new Option('--format <format>', 'output: one JSON line per query, or CSV rows (one per passage) after a header').choices(BATCH_FORMATS).default('jsonl'))
+  .action(async (options: PathOptions & { k: number; input?: string; format: BatchFormat }) => {
     const archive = await prepare(options);
     const bar = progressBar('Queries');
-    const { queries, errors } = await runBatch(archive, options, (line) => process.stdout.write(`${line}\n`), (n) => bar.update(n));
+    const { queries, errors } = await runBatch(archive, options, (text) => process.stdout.write(text), (n) => bar.update(n));
     bar.stop();
     log(`Answered ${queries - errors} of ${queries} queries (${errors} with errors).`);
   });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { timingSafeEqual } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -14,7 +14,9 @@ import type { SourceDocument } from '../types.js';
 import {
   BatchBodySchema,
   BatchResponseSchema,
+  CiteQuerySchema,
   DocIdParamSchema,
+  ExportQuerySchema,
   DocumentSchema,
   DocumentSummarySchema,
   ErrorSchema,
@@ -26,6 +28,8 @@ import {
   TimelineSchema,
 } from './schemas.js';
 import { timelineOf } from '../retrieve/timeline.js';
+import { citeDocument } from './cite.js';
+import { recordsCsv, searchRecord } from './records.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -69,6 +73,19 @@ const batchPost = createRoute({
   responses: json(BatchResponseSchema, 'One search response per query, in order'),
 });
 const docsList = createRoute({ method: 'get', path: '/api/docs', responses: json(DocumentSummarySchema.array(), 'Every document of the archive') });
+const text = (types: string[], description: string) => ({ 200: { description, content: Object.fromEntries(types.map((t) => [t, { schema: z.string() }])) }, ...errorResponses });
+const docCite = createRoute({
+  method: 'get',
+  path: '/api/docs/{docId}/cite',
+  request: { params: DocIdParamSchema, query: CiteQuerySchema },
+  responses: text(['application/x-bibtex', 'application/x-research-info-systems', 'application/vnd.citationstyles.csl+json', 'text/plain'], "A reference to the document, from the archive's metadata, in the format asked for"),
+});
+const searchExport = createRoute({
+  method: 'get',
+  path: '/api/export',
+  request: { query: ExportQuerySchema },
+  responses: text(['text/csv', 'application/json'], 'The search as a download: CSV rows (one per passage) or the JSON record, with the fields batch writes'),
+});
 const docsTimeline = createRoute({ method: 'get', path: '/api/timeline', responses: json(TimelineSchema, "The archive's documents by publication period (the page's chart above the document list)") });
 const docGet = createRoute({ method: 'get', path: '/api/docs/{docId}', request: { params: DocIdParamSchema }, responses: json(DocumentSchema, 'Metadata and clean text; citation offsets point into text') });
 const reindexPost = createRoute({
@@ -86,8 +103,9 @@ const health = createRoute({ method: 'get', path: '/api/health', responses: { 20
 
 const summary = (d: SourceDocument) => ({ id: d.id, source: d.source, title: d.title, date: d.date, publisher: d.publisher, url: d.url, chars: d.text.length });
 
-const PUBLIC_FILES: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
-const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+// The icon is served at /favicon.ico too: a browser asks for that when a page names none.
+const PUBLIC_FILES: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css', '/favicon.svg': 'favicon.svg', '/favicon.ico': 'favicon.svg' };
+const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml' };
 
 export type ReindexSummary = z.infer<typeof ReindexResponseSchema>;
 
@@ -184,6 +202,19 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
     return c.json({ index: archive.index.manifest.id, results }, 200);
   });
   app.openapi(docsList, (c) => c.json(current().documents().map(summary), 200));
+  app.openapi(docCite, (c) => {
+    const { docId } = c.req.valid('param');
+    const doc = current().document(docId);
+    if (!doc) return c.json(errorBody('unknown_document', `No document with id "${docId}". GET /api/docs lists them.`), 404);
+    const { body, contentType, filename } = citeDocument(doc, c.req.valid('query').format);
+    return c.body(body, 200, { 'content-type': contentType, 'content-disposition': `inline; filename="${filename}"` });
+  });
+  app.openapi(searchExport, async (c) => {
+    const v = c.req.valid('query');
+    const record = searchRecord(null, await search(current(), v.q, { k: v.k, filters: filters(v) }));
+    const [body, type] = v.format === 'csv' ? [recordsCsv([record]), 'text/csv; charset=utf-8'] : [`${JSON.stringify(record, null, 2)}\n`, 'application/json; charset=utf-8'];
+    return c.body(body, 200, { 'content-type': type, 'content-disposition': `attachment; filename="search.${v.format}"` });
+  });
   app.openapi(docsTimeline, (c) => c.json(timelineOf(current().documents().map((d) => d.date)), 200));
   app.openapi(docGet, (c) => {
     const { docId } = c.req.valid('param');

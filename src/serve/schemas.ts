@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { isIsoDate } from '../ingest/index.js';
+import { CiteFormat } from './cite.js';
 
 export const MAX_QUERY_CHARS = 2000;
 export const MAX_BATCH = 100;
@@ -49,6 +50,13 @@ export const BatchBodySchema = z
   .strict()
   .refine(checkRange, rangeMessage)
   .openapi('BatchRequest');
+
+export const CiteQuerySchema = z.object({ format: CiteFormat.default('text').openapi({ description: 'bibtex, ris, csl (CSL-JSON) or text (an APA reference)' }) }).strict();
+
+export const ExportQuerySchema = z
+  .object({ ...searchFields, format: z.enum(['csv', 'json']).default('csv').openapi({ description: 'csv: one row per passage (as batch --format csv); json: the record batch writes' }) })
+  .strict()
+  .refine(checkRange, rangeMessage);
 
 export const DocIdParamSchema = z.object({ docId: z.string().min(1).max(200).openapi({ example: '001_004c609643dbb3e3' }) });
 

@@ -48,6 +48,43 @@ function passage(hit) {
   return el('p', {}, [hit.text.slice(0, from), el('mark', { textContent: hit.text.slice(from, to) }), hit.text.slice(to)]);
 }
 
+const CITE_FORMATS = [['text', 'Reference (APA)'], ['bibtex', 'BibTeX'], ['ris', 'RIS'], ['csl', 'CSL-JSON']];
+
+/**
+ * "Cite" for a document: a disclosure (reached by keyboard) with a format, the reference as text to
+ * read or select, and a button that copies it to the clipboard.
+ */
+function citeBox(docId) {
+  const format = el('select', {}, CITE_FORMATS.map(([value, label]) => el('option', { value, textContent: label })));
+  format.setAttribute('aria-label', 'Citation format');
+  const reference = el('pre', { className: 'reference', tabIndex: 0 });
+  const said = el('span', { className: 'said', role: 'status' });
+  const copy = el('button', { type: 'button', textContent: 'Copy' });
+  const load = async () => {
+    said.textContent = '';
+    const response = await fetch(`/api/docs/${encodeURIComponent(docId)}/cite?format=${format.value}`);
+    reference.textContent = response.ok ? await response.text() : `Could not make the reference (HTTP ${response.status}).`;
+  };
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(reference.textContent);
+      said.textContent = 'Copied.';
+    } catch {
+      said.textContent = 'Could not copy: select the reference and copy it.';
+    }
+  });
+  format.addEventListener('change', load);
+  const box = el('details', { className: 'cite-box' }, [el('summary', { textContent: 'Cite' }), el('div', { className: 'cite-controls' }, [format, copy, said]), reference]);
+  box.addEventListener('toggle', () => box.open && !reference.textContent && load());
+  return box;
+}
+
+/** Links that download the current search with the fields batch writes. */
+function downloads(params) {
+  const link = (format, label) => el('a', { href: `/api/export?${params}&format=${format}`, download: `search.${format}`, textContent: label });
+  return [link('csv', 'Download CSV'), ' · ', link('json', 'Download JSON')];
+}
+
 /**
  * The answer's score is the probability that it answers the question (README: "Answers"); a
  * researcher reads it as a word. At 0.5 and above most answers given were right when measured.
@@ -101,14 +138,14 @@ async function search(params) {
   $('no-answer').hidden = true;
   try {
     const data = await api(`/api/search?${params}`);
-    $('status').textContent = data.results.length ? `${data.results.length} passages` : 'No passages match.';
+    $('status').replaceChildren(data.results.length ? `${data.results.length} passages · ` : 'No passages match.', ...(data.results.length ? downloads(params) : []));
     drawTimeline(data.timeline, ['matching passage', 'matching passages'], searchPeriod, { from: params.get('from'), to: params.get('to') });
     if (data.answer) {
       const c = data.answer.citation;
       $('answer-label').textContent = confidence(data.answer.score);
       $('answer-label').title = `Probability that this answers the question: ${Math.round(data.answer.score * 100)}%`;
       $('answer-text').textContent = data.answer.text;
-      $('answer-cite').replaceChildren(`${describe(c)} · `, viewLink(c.docId, c.start, c.end, 'Open in document'));
+      $('answer-cite').replaceChildren(`${describe(c)} · `, viewLink(c.docId, c.start, c.end, 'Open in document'), citeBox(c.docId));
       $('answer').hidden = false;
     } else if (data.results.length) {
       $('no-answer').hidden = false;
@@ -116,11 +153,12 @@ async function search(params) {
     for (const hit of data.results) {
       $('results').append(
         el('li', { className: 'result' }, [
-          el('h3', { textContent: hit.title }),
+          el('h2', { textContent: hit.title }),
           ...(hit.section ? [el('p', { className: 'section', textContent: hit.section })] : []),
           el('p', { className: 'meta', textContent: `${[hit.date, hit.source, pageLabel(hit)].filter(Boolean).join(' · ')} · characters ${hit.start}–${hit.end} · score ${hit.score.toFixed(2)}` }),
           passage(hit),
           viewLink(hit.docId, hit.start, hit.end, 'Open in document'),
+          citeBox(hit.docId),
         ]),
       );
     }
@@ -234,6 +272,21 @@ async function init() {
     search(next);
   });
   window.addEventListener('popstate', () => location.reload());
+  // "/" goes to the search box from anywhere but a field being typed in; Escape in the box clears it.
+  document.addEventListener('keydown', (event) => {
+    const typing = event.target instanceof HTMLElement && event.target.closest('input, select, textarea, [contenteditable]');
+    if (event.key === '/' && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      $('q').focus();
+      $('q').select();
+    }
+  });
+  $('q').addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      $('q').value = '';
+    }
+  });
   if (params.get('view')) showDocument(params.get('view'), params.get('start') === null ? undefined : Number(params.get('start')), Number(params.get('end')));
   else if (params.get('q')) search(currentSearch());
   else browse(docs);
