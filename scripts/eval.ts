@@ -15,7 +15,9 @@ import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuesti
 import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
 import { prepareWithProgress } from '../src/cli/progress.js';
 import { loadAnswerModel } from '../src/answer/index.js';
-import { answeringSentences, locateSquad, materializeSquadCorpus, readSquad } from '../src/eval/squad.js';
+import { answeringSentences, locateSquad, materializeSquadCorpus, readSquad, squadScores } from '../src/eval/squad.js';
+import { readQuestion } from '../src/answer/question.js';
+import { asksForFact } from '../src/answer/short.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics, type TriggerMetrics } from '../src/eval/wikiqa.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { checkExtraction, locateCouncilDocs, pageEdgeLines, readCouncilSuite, scoreCouncilAnswer, summarizeCouncil, type BatchAnswer, type ExtractionCheck } from '../src/eval/council.js';
@@ -97,7 +99,10 @@ if (runs('seeds')) {
     answerTable[name] = { answerAccuracy: result.answerAccuracy, answerableWithheld: result.answerableWithheld, unanswerableWithheld: result.unanswerableNull * result.unanswerable, answers: result.answers };
     log(`${name.padEnd(40)} ${fmt(result.answerAccuracy)}         ${String(result.answerableWithheld).padEnd(19)} ${Math.round(result.unanswerableNull * result.unanswerable)} of ${result.unanswerable}`);
   }
-  (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows, answers: answerTable };
+  // The last row is the archive as configured.
+  const { shortAnswers } = Object.values(rows).at(-1) as { shortAnswers: { questions: number; right: number } };
+  log(`\nShort answers (answer.short) right: ${shortAnswers.right} of the ${shortAnswers.questions} seed questions with short answers written (${fmt(shortAnswers.right / shortAnswers.questions)})`);
+  (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows, answers: answerTable, shortAnswers };
 }
 
 /**
@@ -177,7 +182,7 @@ if (runs('squad')) {
       // Every answer with its probability (minScore 0): the first choice is scored whole, and the row at the model's threshold.
       writeFileSync(configFile, JSON.stringify({ answer: { model, minScore: 0 } }));
       log(`${name}: npm run batch -- --k 3 --input ${input} (ARCHIVE_CONFIG=${configFile})`);
-      const lines = (await cli(['batch', '--k', '3', '--input', input, ...paths], configFile)).map((l) => JSON.parse(l) as { id: string; answer: { text: string; score: number; citation: { source: string } } | null });
+      const lines = (await cli(['batch', '--k', '3', '--input', input, ...paths], configFile)).map((l) => JSON.parse(l) as { id: string; answer: { text: string; score: number; short: { text: string } | null; citation: { source: string } } | null });
       // Right: the answer is (or holds, or is held by) an answering sentence of the question's paragraph, and holds an answer span.
       const isRight = (l: (typeof lines)[number]) => {
         if (!l.answer) return false;
@@ -190,8 +195,13 @@ if (runs('squad')) {
       const firstChoice = lines.filter(isRight).length;
       const given = lines.filter((l) => l.answer && l.answer.score >= threshold);
       const right = given.filter(isRight).length;
-      rows[name] = { questions: lines.length, threshold, answered: given.length, right, sentenceRight: right / lines.length, firstChoiceRight: firstChoice / lines.length };
-      log(`${name.padEnd(40)} answering sentence right ${fmt(right / lines.length)} (${right} of ${lines.length}; ${lines.length - given.length} withheld); first choice right ${fmt(firstChoice / lines.length)}`);
+      // Short answers by SQuAD's official F1 and exact match, of the first choice (as SQuAD scores a reader that always answers): over every question, and over those asking for a fact.
+      const scored = lines.map((l) => ({ fact: asksForFact(readQuestion(byId.get(l.id)!.q.question)), ...squadScores(l.answer?.short?.text ?? null, byId.get(l.id)!.q.answers.map((a) => a.text)) }));
+      const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+      const facts = scored.filter((x) => x.fact);
+      const short = { f1: mean(scored.map((x) => x.f1)), exact: mean(scored.map((x) => x.exact)), factQuestions: facts.length, factF1: mean(facts.map((x) => x.f1)), factExact: mean(facts.map((x) => x.exact)) };
+      rows[name] = { questions: lines.length, threshold, answered: given.length, right, sentenceRight: right / lines.length, firstChoiceRight: firstChoice / lines.length, short };
+      log(`${name.padEnd(40)} answering sentence right ${fmt(right / lines.length)} (${right} of ${lines.length}; ${lines.length - given.length} withheld); first choice right ${fmt(firstChoice / lines.length)}; short answer F1 ${fmt(short.f1)} (exact ${fmt(short.exact)}), on the ${facts.length} asking for a fact ${fmt(short.factF1)} (exact ${fmt(short.factExact)})`);
     }
     (report.suites as Record<string, unknown>).squad = { questions: questions.length, articles: articles.size, rows };
   }

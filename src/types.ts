@@ -57,6 +57,8 @@ export interface SearchHit extends Citation {
 export interface Answer {
   text: string;
   score: number;
+  /** For a question asking for a fact, the words that are the fact, inside the answering sentence (offsets in the document's clean text); null otherwise. */
+  short: { text: string; start: number; end: number } | null;
   citation: Citation;
 }
 

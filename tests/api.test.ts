@@ -105,6 +105,8 @@ describe('the HTTP API', () => {
     const rows: Array<Record<string, string>> = parse(await csv.text(), { columns: true });
     const searched = await archive.search('why did the 2016 bid fail', { k: 3 });
     expect(rows.map((r) => [r.rank, r.docId, r.start, r.end, r.text, r.sentence, r.answer])).toEqual(searched.results.map((r) => [String(r.rank), r.docId, String(r.start), String(r.end), r.text, r.sentence.text, searched.answer?.text ?? '']));
+    const fact = parse(await (await app.request(`/api/export?q=${encodeURIComponent('Who started the Hampshire Senate?')}&format=csv`)).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(new Set(fact.map((r) => r.answerShort))).toEqual(new Set(['Ken Thornber']));
     const json = await (await app.request('/api/export?q=why%20did%20the%202016%20bid%20fail&k=3&format=json')).json();
     expect(Object.keys(json)).toEqual(['id', 'query', 'answer', 'results', 'index']);
     expect(json.results.map((r: { docId: string; start: number }) => [r.docId, r.start])).toEqual(searched.results.map((r) => [r.docId, r.start]));

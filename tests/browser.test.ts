@@ -323,6 +323,14 @@ describe('the search page in a real browser', () => {
     await page.waitForSelector('#answer:not([hidden])');
     expect(await page.isVisible('#no-answer')).toBe(false);
     expect(await page.textContent('#answer-text')).toMatch(/Ken Thornber/);
+    // The fact first, in bold, the sentence under it; a why question has no such line.
+    expect(await page.textContent('#answer-short')).toBe('Ken Thornber');
+    expect(await page.evaluate(() => getComputedStyle(document.getElementById('answer-short')!).fontWeight)).toBe('700');
+    expect(await page.evaluate(() => document.getElementById('answer-short')!.compareDocumentPosition(document.getElementById('answer-text')!) & Node.DOCUMENT_POSITION_FOLLOWING)).toBeTruthy();
+    await page.fill('#q', 'why did the 2016 bid fail');
+    await page.press('#q', 'Enter');
+    await page.waitForFunction(() => !document.getElementById('answer')!.hidden && document.getElementById('answer-text')!.textContent !== '' && !/Thornber/.test(document.getElementById('answer-text')!.textContent!));
+    expect(await page.isVisible('#answer-short')).toBe(false);
   });
 });
 

@@ -11,6 +11,7 @@ import { ANSWER_TYPES, readQuestion, type Question } from './question.js';
 import type { SentenceCache, WordVectors } from './sentences.js';
 import { dot, trainable } from '../embed/index.js';
 import { candidatesOf, type AnswerReader } from './reader/model.js';
+import { shippedShortModel, shortAnswer } from './short.js';
 
 export { SentenceCache, WordVectors } from './sentences.js';
 export { FEATURE_GROUPS, FEATURE_NAMES } from './features.js';
@@ -267,9 +268,17 @@ export async function answerQuestion(reader: Reader, model: AnswerModel, config:
   if (!decision.best || decision.probability < (config.answer.minScore ?? model.threshold)) return { results, answer: null };
   const d = passages[decision.best.passage].document;
   const span = answerSpan(reading, decision);
+  // A question asking for a fact gets the words of the answering sentence that are the fact.
+  const best = decision.best;
+  const short = shortAnswer(shippedShortModel(), reader.network.vectors, reading.question, best.text);
   return {
     results,
-    answer: { text: d.text.slice(span.start, span.end), score: round(decision.probability), citation: { docId: d.id, source: d.source, title: d.title, date: d.date, page: pageAt(d, span.start), start: span.start, end: span.end } },
+    answer: {
+      text: d.text.slice(span.start, span.end),
+      score: round(decision.probability),
+      short: short && { text: short.text, start: best.start + short.start, end: best.start + short.end },
+      citation: { docId: d.id, source: d.source, title: d.title, date: d.date, page: pageAt(d, span.start), start: span.start, end: span.end },
+    },
   };
 }
 

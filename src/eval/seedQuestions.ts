@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Archive } from '../archive.js';
 import type { Citation } from '../types.js';
+import { normalizeAnswer } from './squad.js';
 
 const GoldSchema = z.object({
   /** Corpus file that answers. */
@@ -17,6 +18,8 @@ export const SeedQuestionSchema = z.object({
   tags: z.array(z.string()),
   /** Empty when the archive cannot answer the question. */
   gold: z.array(GoldSchema),
+  /** For a question asking for a fact: its short answers, any of which is right (after SQuAD's normalisation). */
+  short: z.array(z.string().min(1)).optional(),
 });
 export type SeedQuestion = z.infer<typeof SeedQuestionSchema>;
 
@@ -54,6 +57,8 @@ export interface SeedEvaluation {
   answers: Array<{ id: string; score: number | null; right: boolean }>;
   /** hit@1 of the questions that name a year or period. */
   timeHitAt1: number;
+  /** Of the questions with short answers written, how many got one of them as answer.short. */
+  shortAnswers: { questions: number; right: number };
   misses: Array<{ id: string; question: string; rank: number | null }>;
 }
 
@@ -66,6 +71,7 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
   const outcomes: SeedEvaluation['answers'] = [];
   let located = 0;
   let highlighted = 0;
+  const short = { questions: 0, right: 0 };
   for (const q of answerable) {
     const response = await archive.search(q.question, { k: 10 });
     const textOf = (docId: string) => archive.document(docId)!.text;
@@ -76,6 +82,11 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     if (found && answers(textOf(found.docId), q, { ...found.sentence, source: found.source })) highlighted++;
     const right = response.answer !== null && answers(textOf(response.answer.citation.docId), q, response.answer.citation);
     if (right) answered++;
+    if (q.short) {
+      short.questions++;
+      const given = response.answer?.short?.text;
+      if (given !== undefined && q.short.some((s) => normalizeAnswer(s) === normalizeAnswer(given))) short.right++;
+    }
     if (!response.answer) withheld++;
     outcomes.push({ id: q.id, score: response.answer?.score ?? null, right });
   }
@@ -99,6 +110,7 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     unanswerable: unanswerable.length,
     answers: outcomes,
     timeHitAt1: share(time, (r) => r === 1),
+    shortAnswers: short,
     misses: answerable.filter((q) => ranks.get(q.id) !== 1).map((q) => ({ id: q.id, question: q.question, rank: ranks.get(q.id)! })),
   };
 }

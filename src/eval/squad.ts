@@ -72,3 +72,37 @@ export function materializeSquadCorpus(paragraphs: SquadParagraph[], corpusDir: 
   for (const p of paragraphs) articles.set(p.article, [...(articles.get(p.article) ?? []), p.context]);
   materializeCorpus(corpusDir, new Map([...articles].map(([article, contexts]) => [`${article}.txt`, `${contexts.join('\n\n')}\n`])));
 }
+
+/** SQuAD's answer normalisation (its official script): lower case, no punctuation, no articles, single spaces. */
+export const normalizeAnswer = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[\p{P}\p{S}]/gu, '')
+    .replace(/\b(a|an|the)\b/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean)
+    .join(' ');
+
+/** SQuAD's official scores of a predicted answer against the gold ones: exact match and token F1, each the best over the golds. */
+export function squadScores(prediction: string | null, golds: string[]): { exact: number; f1: number } {
+  if (prediction === null) return { exact: 0, f1: 0 };
+  const predicted = normalizeAnswer(prediction).split(' ').filter(Boolean);
+  let exact = 0;
+  let f1 = 0;
+  for (const gold of golds) {
+    const truth = normalizeAnswer(gold).split(' ').filter(Boolean);
+    if (predicted.join(' ') === truth.join(' ')) exact = 1;
+    const counts = new Map<string, number>();
+    for (const t of truth) counts.set(t, (counts.get(t) ?? 0) + 1);
+    let common = 0;
+    for (const t of predicted) {
+      const n = counts.get(t) ?? 0;
+      if (n > 0) {
+        common++;
+        counts.set(t, n - 1);
+      }
+    }
+    if (common > 0) f1 = Math.max(f1, (2 * common) / (predicted.length + truth.length));
+  }
+  return { exact, f1 };
+}

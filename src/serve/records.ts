@@ -25,7 +25,7 @@ export interface FailedRecord {
 }
 
 /** The CSV columns: one row per passage, the query and its answer repeated on each (a spreadsheet filters and sorts rows). */
-export const CSV_COLUMNS = ['id', 'query', 'answer', 'answerScore', 'answerDocId', 'answerPage', 'rank', 'score', 'docId', 'source', 'title', 'date', 'page', 'start', 'end', 'section', 'sentence', 'text', 'error', 'index'] as const;
+export const CSV_COLUMNS = ['id', 'query', 'answer', 'answerShort', 'answerScore', 'answerDocId', 'answerPage', 'rank', 'score', 'docId', 'source', 'title', 'date', 'page', 'start', 'end', 'section', 'sentence', 'text', 'error', 'index'] as const;
 
 /**
  * Records as CSV rows (RFC 4180, by csv-stringify), with the header row first when `header`: a
@@ -34,7 +34,7 @@ export const CSV_COLUMNS = ['id', 'query', 'answer', 'answerScore', 'answerDocId
 export function recordsCsv(records: Array<SearchRecord | FailedRecord>, header = true): string {
   const rows = records.flatMap((r): Array<Record<string, unknown>> => {
     if ('error' in r) return [{ id: r.id, error: `${r.error.code}: ${r.error.message}`, index: r.index }];
-    const asked = { id: r.id, query: r.query, answer: r.answer?.text ?? null, answerScore: r.answer?.score ?? null, answerDocId: r.answer?.citation.docId ?? null, answerPage: r.answer?.citation.page ?? null, index: r.index };
+    const asked = { id: r.id, query: r.query, answer: r.answer?.text ?? null, answerShort: r.answer?.short?.text ?? null, answerScore: r.answer?.score ?? null, answerDocId: r.answer?.citation.docId ?? null, answerPage: r.answer?.citation.page ?? null, index: r.index };
     return r.results.length ? r.results.map((p) => ({ ...asked, ...p, sentence: p.sentence.text })) : [asked];
   });
   return stringify(rows, { header, columns: [...CSV_COLUMNS] });

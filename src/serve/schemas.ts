@@ -77,7 +77,17 @@ export const TimelineSchema = z
 export const SearchResponseSchema = z
   .object({
     query: z.string(),
-    answer: z.object({ text: z.string(), score: z.number(), citation: CitationSchema }).nullable(),
+    answer: z
+      .object({
+        text: z.string(),
+        score: z.number(),
+        short: z
+          .object({ text: z.string(), start: z.number().int(), end: z.number().int() })
+          .nullable()
+          .openapi({ description: "For a question asking for a fact (who, when, where, how many, which or what + noun): the fact's words inside the answering sentence, offsets in the document's clean text; null otherwise" }),
+        citation: CitationSchema,
+      })
+      .nullable(),
     results: z.array(
       CitationSchema.extend({
         rank: z.number().int(),

@@ -144,6 +144,9 @@ async function search(params) {
       const c = data.answer.citation;
       $('answer-label').textContent = confidence(data.answer.score);
       $('answer-label').title = `Probability that this answers the question: ${Math.round(data.answer.score * 100)}%`;
+      // A fact first, in bold, with the sentence that states it under it.
+      $('answer-short').hidden = !data.answer.short;
+      $('answer-short').textContent = data.answer.short ? data.answer.short.text : '';
       $('answer-text').textContent = data.answer.text;
       $('answer-cite').replaceChildren(`${describe(c)} · `, viewLink(c.docId, c.start, c.end, 'Open in document'), citeBox(c.docId));
       $('answer').hidden = false;
