@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import type { Archive } from '../src/archive.js';
 import { loadConfig, type Config } from '../src/config.js';
-import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { evaluateSeedQuestions, readSeedQuestions, type SeedEvaluation } from '../src/eval/seedQuestions.js';
 import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
 import { prepareWithProgress } from '../src/cli/progress.js';
 import { loadAnswerModel } from '../src/answer/index.js';
@@ -100,9 +100,10 @@ if (runs('seeds')) {
     log(`${name.padEnd(40)} ${fmt(result.answerAccuracy)}         ${String(result.answerableWithheld).padEnd(19)} ${Math.round(result.unanswerableNull * result.unanswerable)} of ${result.unanswerable}`);
   }
   // The last row is the archive as configured.
-  const { shortAnswers } = Object.values(rows).at(-1) as { shortAnswers: { questions: number; right: number } };
+  const { shortAnswers, evidence } = Object.values(rows).at(-1) as SeedEvaluation;
   log(`\nShort answers (answer.short) right: ${shortAnswers.right} of the ${shortAnswers.questions} seed questions with short answers written (${fmt(shortAnswers.right / shortAnswers.questions)})`);
-  (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows, answers: answerTable, shortAnswers };
+  log(`Evidence (answer.evidence): ${evidence.given} sentences beside the answers of why and how questions, ${evidence.right} of them holding gold text`);
+  (report.suites as Record<string, unknown>).seeds = { index: archive.index.manifest.id, questions: questions.length, rows, answers: answerTable, shortAnswers, evidence };
 }
 
 /**

@@ -59,6 +59,8 @@ export interface Answer {
   score: number;
   /** For a question asking for a fact, the words that are the fact, inside the answering sentence (offsets in the document's clean text); null otherwise. */
   short: { text: string; start: number; end: number } | null;
+  /** For a why or how question, up to three more sentences judged to answer, other documents first; empty otherwise. */
+  evidence: Array<{ text: string; score: number; citation: Citation }>;
   citation: Citation;
 }
 

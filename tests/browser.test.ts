@@ -331,6 +331,11 @@ describe('the search page in a real browser', () => {
     await page.press('#q', 'Enter');
     await page.waitForFunction(() => !document.getElementById('answer')!.hidden && document.getElementById('answer-text')!.textContent !== '' && !/Thornber/.test(document.getElementById('answer-text')!.textContent!));
     expect(await page.isVisible('#answer-short')).toBe(false);
+    // A why question lists more sentences judged to answer, each openable in its document.
+    expect(await page.isVisible('#answer-evidence')).toBe(true);
+    const evidence = await page.locator('#evidence-list li').allTextContents();
+    expect(evidence.some((t) => t.includes('In 2016, proposals for a separate, combined Solent Authority'))).toBe(true);
+    expect(await page.locator('#evidence-list li a.open').count()).toBe(evidence.length);
   });
 });
 

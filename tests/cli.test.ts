@@ -62,7 +62,7 @@ describe('the command line', () => {
     expect(first.results).toHaveLength(2);
     expect(Object.keys(first.results[0])).toEqual(['rank', 'score', 'docId', 'source', 'title', 'date', 'page', 'start', 'end', 'section', 'text', 'sentence']);
     expect(Object.keys(first.results[0].sentence)).toEqual(['start', 'end', 'page', 'text', 'score']);
-    expect(Object.keys(first.answer)).toEqual(['text', 'score', 'short', 'citation']);
+    expect(Object.keys(first.answer)).toEqual(['text', 'score', 'short', 'evidence', 'citation']);
     expect(first.answer.short).toBeNull(); // a why question
     expect(Object.keys(first.answer.citation)).toEqual(['docId', 'source', 'title', 'date', 'page', 'start', 'end']);
     expect(plain.query).toBe('Heart of Wessex');

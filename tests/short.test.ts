@@ -69,3 +69,34 @@ describe('short answers in a search', () => {
     expect(why.answer?.short ?? null).toBeNull();
   });
 });
+
+describe('evidence beside an answer', () => {
+  let archive: Archive;
+  beforeAll(async () => {
+    archive = await seedArchive();
+  });
+
+  it('gives a why question the other bid too: more sentences judged to answer, from other passages, other documents first', async () => {
+    const { answer, results } = await archive.search('why did the 2016 bid fail');
+    expect(answer!.evidence.length).toBeGreaterThan(0);
+    expect(answer!.evidence.length).toBeLessThanOrEqual(3);
+    // The seeds tell of two bids: the answer's, the Hampshire bid that stalled, and the Solent bid of 2016 (another passage of the 2021 report).
+    expect(answer!.text).toMatch(/Hampshire Constabulary/);
+    const solent = answer!.evidence.find((e) => /In 2016, proposals for a separate, combined Solent Authority/.test(e.text));
+    expect(solent?.citation.docId).toBe('001_004c609643dbb3e3');
+    for (const e of answer!.evidence) {
+      expect(archive.document(e.citation.docId)!.text.slice(e.citation.start, e.citation.end)).toBe(e.text);
+      expect(e.score).toBeGreaterThanOrEqual(answer!.score / 2 - 1e-3);
+      const overlapsAnswer = e.citation.docId === answer!.citation.docId && e.citation.start < answer!.citation.end && answer!.citation.start < e.citation.end;
+      expect(overlapsAnswer).toBe(false);
+      expect(results.some((r) => r.docId === e.citation.docId && r.start <= e.citation.start && e.citation.end <= r.end)).toBe(true);
+    }
+    // Other documents come first.
+    const elsewhere = answer!.evidence.map((e) => e.citation.docId !== answer!.citation.docId);
+    expect(elsewhere).toEqual([...elsewhere].sort((a, b) => Number(b) - Number(a)));
+  });
+
+  it('gives none for a question asking for a fact', async () => {
+    expect((await archive.search('Who started the Hampshire Senate?')).answer!.evidence).toEqual([]);
+  });
+});

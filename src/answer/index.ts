@@ -167,13 +167,14 @@ export async function readPassages(reader: Reader, config: Config, query: string
 export interface Decision {
   /** Per passage, the ranker's log-odds of each sentence. */
   logits: number[][];
+  /** The sentences the answer is chosen from, best first. */
+  candidates: CandidateSentence[];
   best: CandidateSentence | null;
   /** The trigger's features, in TRIGGER_FEATURES order. */
   trigger: number[];
   probability: number;
 }
 
-/** Scores a reading with a ranker, and its best candidate with a trigger. */
 /** Each document's headings as "start:end" keys, made once per loaded document. */
 const headingKeys = new WeakMap<SourceDocument, Set<string>>();
 
@@ -186,14 +187,11 @@ function isHeading(reading: Reading, s: CandidateSentence): boolean {
   return keys.has(`${s.start}:${s.end}`);
 }
 
-export function decide(reading: Reading, ranker: Logistic, trigger: Logistic): Decision {
-  const logits = reading.sentences.map((list) => list.map((s) => logit(ranker, pickFeatures(FEATURE_NAMES, s.features, ranker.features))));
+/** The trigger's features for `best` taken as the answer, against the runner-up `second`. */
+function triggerFeatures(reading: Reading, logits: number[][], best: CandidateSentence | undefined, second: CandidateSentence | undefined): number[] {
   const scored = (s: CandidateSentence) => logits[s.passage][s.index];
-  // The answer is chosen among the top passages' sentences, never a heading alone; a sentence shared by two overlapping passages counts once.
-  const candidates = [...new Map(reading.sentences.slice(0, reading.considered).flat().filter((s) => !isHeading(reading, s)).map((s) => [`${reading.passages[s.passage].document.id}:${s.start}`, s])).values()];
-  const [best, second] = candidates.sort((a, b) => scored(b) - scored(a) || a.passage - b.passage);
   const type = reading.question.type;
-  const features = [
+  return [
     best ? scored(best) : -10,
     best ? scored(best) - (second ? scored(second) : scored(best) - 5) : 0,
     reading.uncovered,
@@ -207,8 +205,42 @@ export function decide(reading: Reading, ranker: Logistic, trigger: Logistic): D
     // The best candidate's own evidence, which the trigger may weigh otherwise than the ranker did.
     ...FEATURE_NAMES.map((_, j) => (best ? best.features[j] : 0)),
   ];
-  const probability = best ? sigmoid(logit(trigger, pickFeatures(TRIGGER_FEATURES, features, trigger.features))) : 0;
-  return { logits, best: best ?? null, trigger: features, probability };
+}
+
+const triggerProbability = (trigger: Logistic, features: number[]) => sigmoid(logit(trigger, pickFeatures(TRIGGER_FEATURES, features, trigger.features)));
+
+/** Scores a reading with a ranker, and its best candidate with a trigger. */
+export function decide(reading: Reading, ranker: Logistic, trigger: Logistic): Decision {
+  const logits = reading.sentences.map((list) => list.map((s) => logit(ranker, pickFeatures(FEATURE_NAMES, s.features, ranker.features))));
+  const scored = (s: CandidateSentence) => logits[s.passage][s.index];
+  // The answer is chosen among the top passages' sentences, never a heading alone; a sentence shared by two overlapping passages counts once.
+  const candidates = [...new Map(reading.sentences.slice(0, reading.considered).flat().filter((s) => !isHeading(reading, s)).map((s) => [`${reading.passages[s.passage].document.id}:${s.start}`, s])).values()];
+  candidates.sort((a, b) => scored(b) - scored(a) || a.passage - b.passage);
+  const [best, second] = candidates;
+  const features = triggerFeatures(reading, logits, best, second);
+  const probability = best ? triggerProbability(trigger, features) : 0;
+  return { logits, candidates, best: best ?? null, trigger: features, probability };
+}
+
+/** Sentences given as evidence beside an answer, at most. */
+export const MAX_EVIDENCE = 3;
+
+/**
+ * For a why or how question, up to MAX_EVIDENCE more sentences the models also judge to answer:
+ * each would be given as the answer were the answer not there (the trigger's probability, against
+ * the candidate ranked after it, at least `threshold` and at least half the answer's: the answer
+ * threshold alone let in sentences that merely share the subject). From other passages than the
+ * answer's and outside its span, other documents first: a cause is often told twice, or two causes
+ * in two places.
+ */
+export function evidenceFor(reading: Reading, decision: Decision, trigger: Logistic, threshold: number, span: { start: number; end: number }): Array<{ sentence: CandidateSentence; probability: number }> {
+  const best = decision.best;
+  if (!best || (reading.question.type !== 'cause' && reading.question.type !== 'manner')) return [];
+  const document = (s: CandidateSentence) => reading.passages[s.passage].document.id;
+  const others = decision.candidates.filter((s) => s !== best && s.passage !== best.passage && !(document(s) === document(best) && s.start < span.end && span.start < s.end));
+  const judged = others.map((s, i) => ({ sentence: s, probability: triggerProbability(trigger, triggerFeatures(reading, decision.logits, s, others[i + 1])) })).filter((e) => e.probability >= Math.max(threshold, decision.probability / 2));
+  const elsewhere = (e: { sentence: CandidateSentence }) => (document(e.sentence) === document(best) ? 1 : 0);
+  return judged.sort((a, b) => elsewhere(a) - elsewhere(b) || b.probability - a.probability).slice(0, MAX_EVIDENCE);
 }
 
 /** A sentence that opens by pointing back ("They took Covid with them", "It was a galvanising influence") continues the one before. */
@@ -265,9 +297,12 @@ export async function answerQuestion(reader: Reader, model: AnswerModel, config:
       scores: { dense, bm25 },
     };
   });
-  if (!decision.best || decision.probability < (config.answer.minScore ?? model.threshold)) return { results, answer: null };
+  const threshold = config.answer.minScore ?? model.threshold;
+  if (!decision.best || decision.probability < threshold) return { results, answer: null };
   const d = passages[decision.best.passage].document;
   const span = answerSpan(reading, decision);
+  const cite = (doc: SourceDocument, at: { start: number; end: number }) => ({ docId: doc.id, source: doc.source, title: doc.title, date: doc.date, page: pageAt(doc, at.start), start: at.start, end: at.end });
+  const evidence = evidenceFor(reading, decision, model.trigger, threshold, span).map(({ sentence, probability }) => ({ text: sentence.text, score: round(probability), citation: cite(passages[sentence.passage].document, sentence) }));
   // A question asking for a fact gets the words of the answering sentence that are the fact.
   const best = decision.best;
   const short = shortAnswer(shippedShortModel(), reader.network.vectors, reading.question, best.text);
@@ -277,7 +312,8 @@ export async function answerQuestion(reader: Reader, model: AnswerModel, config:
       text: d.text.slice(span.start, span.end),
       score: round(decision.probability),
       short: short && { text: short.text, start: best.start + short.start, end: best.start + short.end },
-      citation: { docId: d.id, source: d.source, title: d.title, date: d.date, page: pageAt(d, span.start), start: span.start, end: span.end },
+      evidence,
+      citation: cite(d, span),
     },
   };
 }

@@ -59,6 +59,8 @@ export interface SeedEvaluation {
   timeHitAt1: number;
   /** Of the questions with short answers written, how many got one of them as answer.short. */
   shortAnswers: { questions: number; right: number };
+  /** Evidence sentences given beside answers (why and how questions), and how many of them hold gold text. */
+  evidence: { given: number; right: number };
   misses: Array<{ id: string; question: string; rank: number | null }>;
 }
 
@@ -72,6 +74,7 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
   let located = 0;
   let highlighted = 0;
   const short = { questions: 0, right: 0 };
+  const evidence = { given: 0, right: 0 };
   for (const q of answerable) {
     const response = await archive.search(q.question, { k: 10 });
     const textOf = (docId: string) => archive.document(docId)!.text;
@@ -82,6 +85,10 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     if (found && answers(textOf(found.docId), q, { ...found.sentence, source: found.source })) highlighted++;
     const right = response.answer !== null && answers(textOf(response.answer.citation.docId), q, response.answer.citation);
     if (right) answered++;
+    for (const e of response.answer?.evidence ?? []) {
+      evidence.given++;
+      if (answers(textOf(e.citation.docId), q, e.citation)) evidence.right++;
+    }
     if (q.short) {
       short.questions++;
       const given = response.answer?.short?.text;
@@ -111,6 +118,7 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     answers: outcomes,
     timeHitAt1: share(time, (r) => r === 1),
     shortAnswers: short,
+    evidence,
     misses: answerable.filter((q) => ranks.get(q.id) !== 1).map((q) => ({ id: q.id, question: q.question, rank: ranks.get(q.id)! })),
   };
 }

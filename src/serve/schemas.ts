@@ -85,6 +85,9 @@ export const SearchResponseSchema = z
           .object({ text: z.string(), start: z.number().int(), end: z.number().int() })
           .nullable()
           .openapi({ description: "For a question asking for a fact (who, when, where, how many, which or what + noun): the fact's words inside the answering sentence, offsets in the document's clean text; null otherwise" }),
+        evidence: z
+          .array(z.object({ text: z.string(), score: z.number(), citation: CitationSchema }))
+          .openapi({ description: 'For a why or how question: up to three more sentences, from other passages (other documents first), that would each be given as the answer were it not there, with the probability; empty otherwise' }),
         citation: CitationSchema,
       })
       .nullable(),

@@ -149,6 +149,13 @@ async function search(params) {
       $('answer-short').textContent = data.answer.short ? data.answer.short.text : '';
       $('answer-text').textContent = data.answer.text;
       $('answer-cite').replaceChildren(`${describe(c)} · `, viewLink(c.docId, c.start, c.end, 'Open in document'), citeBox(c.docId));
+      // More sentences judged to answer a why or how question, each with its citation.
+      $('answer-evidence').hidden = data.answer.evidence.length === 0;
+      $('evidence-list').replaceChildren(
+        ...data.answer.evidence.map((e) =>
+          el('li', {}, [el('q', { textContent: e.text }), el('p', { className: 'cite' }, [`${describe(e.citation)} · `, viewLink(e.citation.docId, e.citation.start, e.citation.end, 'Open in document')])]),
+        ),
+      );
       $('answer').hidden = false;
     } else if (data.results.length) {
       $('no-answer').hidden = false;
