@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { STOP } from '../embed/vocabulary.js';
 import type { AnswerType, Question } from './question.js';
 import { readerTokens, type ReaderToken } from './reader/tokens.js';
-import type { WordVectorTable } from './reader/vectors.js';
+import { UNKNOWN_RARITY, type WordVectorTable } from './reader/vectors.js';
 
 /**
  * Short answers: for a question that asks for a fact (who, when, where, how many, which or what
@@ -81,6 +81,15 @@ export function spanCandidates(question: Question, sentence: string, vectors: Wo
   };
   const focusVector = focus ? (vectorOf(question.text.toLowerCase().match(new RegExp(`\\b${focus}\\w*`))?.[0] ?? focus) ?? vectorOf(focus)) : null;
   const type = asksForFact(question) ? question.type : 'other';
+  // Per token once (a span reads its tokens' values): likeness to the focus noun, and rarity.
+  const like = tokens.map((t) => {
+    const v = focusVector && vectorOf(t.lower);
+    if (!v || !focusVector) return 0;
+    let dot = 0;
+    for (let d = 0; d < v.length; d++) dot += v[d] * focusVector[d];
+    return Math.max(0, dot);
+  });
+  const rarities = tokens.map((t) => (vectors.rarity[vectors.index.get(t.lower) ?? -1] ?? UNKNOWN_RARITY) / UNKNOWN_RARITY);
   const candidates: SpanCandidate[] = [];
   for (let first = 0; first < tokens.length; first++) {
     if (boundaryStop(tokens[first])) continue;
@@ -95,19 +104,12 @@ export function spanCandidates(question: Question, sentence: string, vectors: Wo
       const before = tokens[first - 1];
       const after = tokens[end];
       const text = sentence.slice(span[0].start, last.end);
-      let like = 0;
-      if (focusVector) {
-        let best = 0;
-        for (const t of span) {
-          const v = vectorOf(t.lower);
-          if (!v) continue;
-          let dot = 0;
-          for (let d = 0; d < v.length; d++) dot += v[d] * focusVector[d];
-          best = Math.max(best, dot);
-        }
-        like = best;
+      let likeness = 0;
+      let rarity = 0;
+      for (let k = first; k < end; k++) {
+        likeness = Math.max(likeness, like[k]);
+        rarity += rarities[k] / length;
       }
-      const rarity = span.reduce((s, t) => s + (vectors.rarity[vectors.index.get(t.lower) ?? -1] ?? 21), 0) / length / 21;
       const properties = [
         span.every((t) => t.capitalised || t.allCaps || STOP.has(t.lower)) && span.some((t) => t.capitalised || t.allCaps) ? 1 : 0,
         span.some((t) => t.digits) ? 1 : 0,
@@ -136,7 +138,7 @@ export function spanCandidates(question: Question, sentence: string, vectors: Wo
         /^\s*([,;:.)!?]|$)/.test(sentence.slice(last.end)) ? 1 : 0,
         /([,;:(]|^)\s*$/.test(sentence.slice(0, span[0].start)) ? 1 : 0,
         before && PREPOSITIONS.has(before.lower) ? 1 : 0,
-        like,
+        likeness,
         rarity,
         ...SHORT_TYPES.flatMap((t) => (t === type ? properties : properties.map(() => 0))),
       ];
