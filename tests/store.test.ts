@@ -7,9 +7,11 @@ import { chunkDocument } from '../src/chunk/index.js';
 import { loadConfig, type Config } from '../src/config.js';
 import type { Embedder } from '../src/embed/index.js';
 import { buildIndex, loadIndex, type ArchiveIndex } from '../src/index/index.js';
-import { closeDatabase, openDatabase, SCHEMA_VERSION } from '../src/index/postgres/index.js';
+import { closeDatabase, openDatabase, schemaAdvice, SCHEMA_VERSION } from '../src/index/postgres/index.js';
 import { readCorpus } from '../src/ingest/index.js';
 import { lexicalTerms } from '../src/text/tokens.js';
+import { runBatch } from '../src/cli/batch.js';
+import { startServer } from '../src/serve/server.js';
 import { startPglite } from '../scripts/pglite.js';
 import { copyOfSeedIndex, copyOfSeeds, seedModel, tempDir } from './helpers.js';
 
@@ -187,6 +189,53 @@ describe('the postgres store', () => {
     expect(rows.map((r) => r.version)).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
     const tables = (await pool.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((r) => r.tablename);
     expect(tables).toEqual(['archive_meta', 'documents', 'lexicon', 'model_files', 'passages', 'schema_migrations']);
+  });
+
+  it('answers 503 store_unavailable (search, health, batch lines) while the database is down, and serves again once it is back', async () => {
+    const embedder = await seedModel();
+    // PGlite keeping its data in a folder, so it can be stopped and started again on the same port.
+    const dataDir = join(tempDir(), 'pgdata');
+    let database = await startPglite({ dataDir });
+    const port = Number(new URL(database.url).port);
+    const config = loadConfig({ corpusDir: copyOfSeeds(), indexDir: join(tempDir(), 'index'), store: { databaseUrl: database.url, connections: 1 } });
+    await buildIndex(config, { embedder });
+    const server = await startServer(await openArchive(config, embedder), () => {});
+    const base = `http://127.0.0.1:${server.port}`;
+    try {
+      expect((await fetch(`${base}/api/search?q=Solent`)).status).toBe(200);
+      await database.stop();
+      const down = await fetch(`${base}/api/search?q=Solent`);
+      expect(down.status).toBe(503);
+      expect((await down.json()).error).toEqual({ code: 'store_unavailable', message: expect.stringContaining(`The database at 127.0.0.1:${port} cannot be reached`) });
+      const health = await fetch(`${base}/api/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: 'unavailable', store: { kind: 'postgres' }, message: expect.stringContaining(`127.0.0.1:${port}`) });
+      // batch writes the error on each line and goes on.
+      const input = join(tempDir(), 'queries.jsonl');
+      writeFileSync(input, 'Solent\nHeart of Wessex\n');
+      const lines: string[] = [];
+      const { errors } = await runBatch(server.archive(), { input, k: 2 }, (text) => lines.push(text), () => {});
+      expect(errors).toBe(2);
+      expect(lines.map((l) => JSON.parse(l).error.code)).toEqual(['store_unavailable', 'store_unavailable']);
+
+      database = await startPglite({ dataDir, port });
+      // The pool reconnects by itself: the first query may still find a connection the old server dropped.
+      let status = 0;
+      for (let attempt = 0; attempt < 20 && status !== 200; attempt++) status = (await fetch(`${base}/api/search?q=Solent`)).status;
+      expect(status).toBe(200);
+      expect((await fetch(`${base}/api/health`)).status).toBe(200);
+    } finally {
+      await server.close();
+      await closeDatabase(database.url);
+      await database.stop().catch(() => {}); // stopped already when the test failed while it was down
+    }
+  }, 120_000);
+
+  it('says what to do when the schema needs pgvector: a superuser to create it, or the server to have it', () => {
+    const url = 'postgres://archive:secret@db.example:5432/archive';
+    expect(schemaAdvice({ code: '42501', message: 'permission denied to create extension "vector"' }, url)).toMatch(/ask a superuser to run CREATE EXTENSION vector; in database "archive"/);
+    expect(schemaAdvice({ code: '0A000', message: 'extension "vector" is not available' }, url)).toMatch(/The server does not have pgvector: install it there/);
+    expect(schemaAdvice({ code: '42P07', message: 'relation "documents" already exists' }, url)).toBe('');
   });
 
   it('says which database it could not reach, without its password', async () => {

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildSummary, openArchive, prepareIndexFiles, rebuild } from '../archive.js';
 import { setInferenceThreads } from '../embed/index.js';
 import { checkIndex, type Manifest } from '../index/index.js';
+import { describeUrl } from '../index/postgres/index.js';
 import { loadConfig, UserError, type ConfigInput } from '../config.js';
 import cluster from 'node:cluster';
 import { runWorker, startCluster } from '../serve/cluster.js';
@@ -86,7 +87,8 @@ withPaths(program.command('build-index'))
   .action(async (options: PathOptions & { full?: boolean; retrain?: boolean }) => {
     const config = configFrom(options);
     const hooks = { ...progressHooks(), full: options.full, retrain: options.retrain, verify: options.verify };
-    log(`Building the index at ${config.indexDir} from ${config.corpusDir}...`);
+    const where = config.store.databaseUrl ? `in the database at ${describeUrl(config.store.databaseUrl)} (the model in ${config.indexDir})` : `at ${config.indexDir}`;
+    log(`Building the index ${where} from ${config.corpusDir}...`);
     const report = await rebuild(config, hooks).finally(() => hooks.done());
     process.stdout.write(`${JSON.stringify(buildSummary(report))}\n`);
   });

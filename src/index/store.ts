@@ -20,6 +20,14 @@ export interface ChunkScores {
   context: number[];
 }
 
+/**
+ * The store cannot be reached (a database server down or unreachable): the request cannot be
+ * answered now, but may be in a moment. The HTTP API answers 503 `store_unavailable`.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'store_unavailable';
+}
+
 /** Documents a search may return passages of; null means any. */
 export type AllowedDocuments = ReadonlySet<string> | null;
 
@@ -52,6 +60,8 @@ export interface PassageStore {
   /** Inverse document frequency of a processed term over passages (the answer's word weights). */
   idf(term: string): number;
   stats(): StoreStats;
+  /** Resolves when the store answers (GET /api/health); throws StoreUnavailableError when it cannot be reached. */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,6 +125,9 @@ export class EmbeddedStore implements PassageStore {
   stats(): StoreStats {
     return { kind: 'embedded', lexicalRanking: 'bm25', passages: this.chunks.length };
   }
+
+  /** The files are read as the index opens: nothing to reach. */
+  async check(): Promise<void> {}
 
   async close(): Promise<void> {}
 }

@@ -10,6 +10,7 @@ import type { Context } from 'hono';
 import pLimit from 'p-limit';
 import type { Archive } from '../archive.js';
 import { describeZodError, UserError } from '../config.js';
+import { StoreUnavailableError } from '../index/store.js';
 import type { SourceDocument } from '../types.js';
 import {
   BatchBodySchema,
@@ -99,7 +100,14 @@ const reindexPost = createRoute({
     409: errorResponse('A reindex is already running'),
   },
 });
-const health = createRoute({ method: 'get', path: '/api/health', responses: { 200: { description: 'The server is up', content: { 'application/json': { schema: HealthSchema } } } } });
+const health = createRoute({
+  method: 'get',
+  path: '/api/health',
+  responses: {
+    200: { description: 'The server is up and its store answers', content: { 'application/json': { schema: HealthSchema } } },
+    503: { description: 'The store (the database) cannot be reached; the server serves again by itself once it can', content: { 'application/json': { schema: HealthSchema } } },
+  },
+});
 
 const summary = (d: SourceDocument) => ({ id: d.id, source: d.source, title: d.title, date: d.date, publisher: d.publisher, url: d.url, chars: d.text.length });
 
@@ -222,13 +230,18 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
     if (!doc) return c.json(errorBody('unknown_document', `No document with id "${docId}". GET /api/docs lists them.`), 404);
     return c.json({ ...summary(doc), text: doc.text, pageStarts: doc.pageStarts ?? null }, 200);
   });
-  app.openapi(health, (c) => {
+  app.openapi(health, async (c) => {
     const archive = current();
     const { manifest } = archive.index;
-    return c.json(
-      { status: 'ok' as const, index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: manifest.model.id, modelChecksum: manifest.model.checksum, outOfVocabulary: manifest.outOfVocabulary, reranker: archive.reranker?.id ?? null, store: archive.index.store.stats() },
-      200,
-    );
+    const about = { index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: manifest.model.id, modelChecksum: manifest.model.checksum, outOfVocabulary: manifest.outOfVocabulary, reranker: archive.reranker?.id ?? null, store: archive.index.store.stats() };
+    try {
+      await archive.index.store.check();
+    } catch (e) {
+      // A load balancer takes a server whose store is down out of rotation until it answers again.
+      if (e instanceof StoreUnavailableError) return c.json({ status: 'unavailable' as const, message: e.message, ...about }, 503);
+      throw e;
+    }
+    return c.json({ status: 'ok' as const, ...about }, 200);
   });
   app.openapi(reindexPost, async (c) => {
     const token = server.adminToken;
@@ -256,6 +269,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
       const message = err.status === 400 ? 'Malformed JSON in request body.' : err.message;
       return c.json(errorBody(err.status === 400 ? 'invalid_json' : err.status === 503 ? 'timeout' : 'http_error', message), err.status);
     }
+    if (err instanceof StoreUnavailableError) return c.json(errorBody(err.code, err.message), 503);
     if (err instanceof UserError) return c.json(errorBody(err.code, err.message), err.code === 'unknown_document' ? 404 : 400);
     console.error(err);
     return c.json(errorBody('internal', 'The server failed to answer this request; the error was logged.'), 500);

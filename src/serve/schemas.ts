@@ -134,7 +134,8 @@ const OutOfVocabularySchema = z
 
 export const HealthSchema = z
   .object({
-    status: z.literal('ok'),
+    status: z.enum(['ok', 'unavailable']),
+    message: z.string().optional().openapi({ description: 'Why the store cannot be reached, when it cannot' }),
     index: z.string(),
     documents: z.number().int(),
     chunks: z.number().int(),

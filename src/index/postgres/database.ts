@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { UserError, type Config } from '../../config.js';
+import { StoreUnavailableError } from '../store.js';
 import { SEARCH_EF } from '../vectorStore.js';
 
 /**
@@ -65,7 +66,8 @@ export async function openDatabase(config: Config): Promise<pg.Pool> {
   if (!url) throw new Error('openDatabase needs store.databaseUrl');
   let entry = pools.get(url);
   if (!entry) {
-    const pool = new pg.Pool({ connectionString: url, max: config.store.connections, idleTimeoutMillis: 5_000, allowExitOnIdle: true });
+    // A server that neither answers nor refuses must not hold a search for long.
+    const pool = new pg.Pool({ connectionString: url, max: config.store.connections, idleTimeoutMillis: 5_000, connectionTimeoutMillis: 5_000, allowExitOnIdle: true });
     pool.on('error', () => {}); // an idle connection the server dropped; the next query opens another
     entry = { pool, ready: migrate(pool, url) };
     pools.set(url, entry);
@@ -119,6 +121,35 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
 /** Where the URL points, without its password, for messages. */
 export const describeUrl = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 
+/** Errors of reaching the server (refused, reset, timed out, shut down), as opposed to a query's own. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+
+/**
+ * Runs `work` against the database at `url`, turning a failure to reach it into StoreUnavailableError
+ * naming its host and port: a search then answers 503, and the pool reconnects by itself once the
+ * server is back.
+ */
+export async function reaching<T>(url: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    const error = e as Error & { code?: string };
+    const lost = CONNECTION_CODES.has(error.code ?? '') || error.code?.startsWith('08') || /Connection terminated|timeout exceeded when trying to connect|connection error|Client was closed/i.test(error.message);
+    if (!lost) throw e;
+    const host = URL.canParse(url) ? new URL(url).host : describeUrl(url);
+    throw new StoreUnavailableError(`The database at ${host} cannot be reached (${error.message || error.code}); searches work again by themselves once it is back.`);
+  }
+}
+
+/** What to do about a failed migration, when the cause is the pgvector extension. */
+export function schemaAdvice(error: { message: string; code?: string }, url: string): string {
+  if (!/vector/.test(error.message)) return '';
+  const database = URL.canParse(url) ? decodeURIComponent(new URL(url).pathname.slice(1)) || 'the database' : 'the database';
+  // 42501: the server has pgvector, but this role may not create extensions.
+  if (error.code === '42501') return `. This role may not create extensions: ask a superuser to run CREATE EXTENSION vector; in database "${database}", then start again.`;
+  return '. The server does not have pgvector: install it there (the pgvector/pgvector image of docker-compose.yml has it, or the postgresql-15-pgvector package), then start again.';
+}
+
 async function migrate(pool: pg.Pool, url: string): Promise<void> {
   // A server just started (or one that has just let a connection go) may refuse for a moment.
   for (let attempt = 0; ; attempt++) {
@@ -143,7 +174,7 @@ async function migrate(pool: pg.Pool, url: string): Promise<void> {
       try {
         await client.query(MIGRATIONS[version - 1]);
       } catch (e) {
-        throw new UserError(`Could not apply schema version ${version} to the database at ${describeUrl(url)}: ${(e as Error).message}${/vector/.test((e as Error).message) ? ' (the pgvector extension must be installed on the server)' : ''}`, 'database_schema');
+        throw new UserError(`Could not apply schema version ${version} to the database at ${describeUrl(url)}: ${(e as Error).message}${schemaAdvice(e as Error & { code?: string }, url)}`, 'database_schema');
       }
       await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
     }

@@ -18,7 +18,7 @@ import { describeUrl, openDatabase, transaction } from './database.js';
 import { INDEX_NAMES, PostgresStore, vectorLiteral, type DatabaseRanking } from './store.js';
 
 export { PostgresStore } from './store.js';
-export { closeDatabase, openDatabase, SCHEMA_VERSION } from './database.js';
+export { closeDatabase, describeUrl, openDatabase, schemaAdvice, SCHEMA_VERSION } from './database.js';
 
 
 /** A value for a jsonb column (null when absent). */

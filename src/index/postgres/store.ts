@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { queryTerms } from '../../text/tokens.js';
 import { bm25Idf } from '../lexicalIndex.js';
 import type { AllowedDocuments, ChunkScores, PassageStore, ScoredChunk, StoreStats } from '../store.js';
-import { closeDatabase, searchConnection } from './database.js';
+import { closeDatabase, reaching, searchConnection } from './database.js';
 
 /** How the lexical side is ranked in the database: pg_textsearch's BM25 indexes, or Postgres full-text ranking. */
 export type DatabaseRanking = 'pg_textsearch' | 'ts_rank';
@@ -63,8 +63,10 @@ export class PostgresStore implements PassageStore {
   }
 
   async dense(query: Float32Array, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]> {
-    const client = await searchConnection(this.pool);
-    const { rows } = await client.query(denseSql(allowed !== null), [vectorLiteral(query), k, ...(allowed ? [[...allowed]] : [])]).finally(() => client.release());
+    const { rows } = await reaching(this.url, async () => {
+      const client = await searchConnection(this.pool);
+      return client.query(denseSql(allowed !== null), [vectorLiteral(query), k, ...(allowed ? [[...allowed]] : [])]).finally(() => client.release());
+    });
     return this.chunks(rows);
   }
 
@@ -77,7 +79,7 @@ export class PostgresStore implements PassageStore {
       this.ranking === 'pg_textsearch'
         ? `SELECT id, score FROM (SELECT id, ${score} AS score FROM passages WHERE true ${filter} ORDER BY terms <@> to_bm25query($1, '${INDEX_NAMES.terms.pg_textsearch}') LIMIT $2) hits WHERE score > 0`
         : `SELECT id, ${score} AS score FROM passages WHERE to_tsvector('simple', terms) @@ to_tsquery('simple', $1) ${filter} ORDER BY score DESC, id LIMIT $2`;
-    const { rows } = await this.pool.query(sql, [q, k, ...(allowed ? [[...allowed]] : [])]);
+    const { rows } = await this.query(sql, [q, k, ...(allowed ? [[...allowed]] : [])]);
     return this.chunks(rows).sort((a, b) => b.score - a.score || a.chunk - b.chunk);
   }
 
@@ -88,7 +90,7 @@ export class PostgresStore implements PassageStore {
     const filter = allowed ? 'AND document_id = ANY($4)' : '';
     const sql = `WITH scored AS (SELECT id, ${lexicalScore('terms', this.ranking, 1)} AS score FROM passages WHERE to_tsvector('simple', terms) @@ to_tsquery('simple', $2) ${filter})
       SELECT id, score FROM scored WHERE score > 0 AND score >= $3 * (SELECT max(score) FROM scored)`;
-    const { rows } = await this.pool.query(sql, [q, lexicalQuery(query, 'ts_rank'), minShare, ...(allowed ? [[...allowed]] : [])]);
+    const { rows } = await this.query(sql, [q, lexicalQuery(query, 'ts_rank'), minShare, ...(allowed ? [[...allowed]] : [])]);
     return this.chunks(rows)
       .map((c) => c.chunk)
       .sort((a, b) => a - b);
@@ -97,7 +99,7 @@ export class PostgresStore implements PassageStore {
   async scores(chunks: number[], query: string, vector: Float32Array): Promise<ChunkScores> {
     const q = lexicalQuery(query, this.ranking);
     const lexical = q ? `${lexicalScore('terms', this.ranking, 3)} AS bm25, ${lexicalScore('context_terms', this.ranking, 3)} AS context` : '0 AS bm25, 0 AS context';
-    const { rows } = await this.pool.query(`SELECT id, 1 - (embedding <=> $1::vector) AS dense, ${lexical} FROM passages WHERE id = ANY($2)`, [vectorLiteral(vector), Array.from(chunks, (c) => this.rowOfChunk[c]), ...(q ? [q] : [])]);
+    const { rows } = await this.query(`SELECT id, 1 - (embedding <=> $1::vector) AS dense, ${lexical} FROM passages WHERE id = ANY($2)`, [vectorLiteral(vector), Array.from(chunks, (c) => this.rowOfChunk[c]), ...(q ? [q] : [])]);
     const byRow = new Map(rows.map((r) => [r.id as number, r]));
     // NaN (a zero vector's cosine) and -0 (a negated zero BM25) are both 0.
     const value = (x: unknown) => Number(x) || 0;
@@ -111,6 +113,15 @@ export class PostgresStore implements PassageStore {
 
   stats(): StoreStats {
     return { kind: 'postgres', lexicalRanking: this.ranking, passages: this.rowOfChunk.length };
+  }
+
+  /** A query on the pool, a failure to reach the server reported as StoreUnavailableError. */
+  private query(sql: string, params: unknown[]) {
+    return reaching(this.url, () => this.pool.query(sql, params));
+  }
+
+  async check(): Promise<void> {
+    await this.query('SELECT 1', []);
   }
 
   /** Ends the process' connections to the database (every index loaded from it stops working). */
