@@ -12,12 +12,13 @@
  * byte for byte the same: the shipped model is reproducible from its command and data).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { decide, FEATURE_GROUPS, FEATURE_NAMES, fitConditionalLogit, fitLogistic, pickFeatures, probability, readPassages, SentenceCache, shippedAnswerReader, TRIGGER_FEATURES, UNANSWERABLE_CUES, WordVectors, type AnswerModel, type Reading } from '../src/answer/index.js';
 import { prepareIndex, type LoadedIndex } from '../src/archive.js';
 import { progressBar, progressHooks } from '../src/cli/progress.js';
+import { writeOrCheck } from './shipped.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { answers as seedAnswers, readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics } from '../src/eval/wikiqa.js';
@@ -200,18 +201,7 @@ const describe = (model: AnswerModel) => {
 };
 const model = train(null);
 log(`cross-validated: ${describe(model)}`);
-if (options.check) {
-  const [made, shipped] = [serialize(model).split('\n'), readFileSync(options.out, 'utf8').split('\n')];
-  const line = made.findIndex((l, i) => l !== shipped[i]);
-  if (line < 0 && made.length === shipped.length) log(`reproduced ${relative(ROOT, options.out)} byte for byte in ${Math.round((Date.now() - started) / 1000)} s`);
-  else {
-    log(`the trained model differs from ${options.out} at line ${line + 1}:\n  trained: ${made[line]}\n  shipped: ${shipped[line]}`);
-    process.exit(1);
-  }
-} else {
-  write(options.out, model);
-  log(`model written to ${options.out} in ${Math.round((Date.now() - started) / 1000)} s`);
-}
+writeOrCheck(options.out, serialize(model), { check: options.check, root: ROOT, started, log });
 if (options.ablations) {
   const dir = join(ROOT, 'reports', 'answer-ablation');
   mkdirSync(dir, { recursive: true });

@@ -5,9 +5,9 @@
  * normalisation) positive. A conditional logit over each question's candidates; its L2 penalty is
  * chosen on the dev articles, and the test articles are scored once, with SQuAD's official exact
  * match and F1, given the answering sentence.
- * Usage: npm run --silent train-short -- [--out FILE]
+ * Usage: npm run --silent train-short -- [--out FILE] [--check]
+ * (--check compares the model with the one at --out instead of writing it, and fails unless they are byte for byte the same).
  */
-import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
 import { fitConditionalLogit } from '../src/answer/logistic.js';
@@ -16,9 +16,14 @@ import { shippedAnswerReader } from '../src/answer/reader/model.js';
 import { asksForFact, SHORT_FEATURES, spanCandidates, spanScore, type ShortModel } from '../src/answer/short.js';
 import { seededRandom, shuffleInPlace } from '../src/embed/train/random.js';
 import { answeringSentences, locateSquad, normalizeAnswer, readSquad, squadScores, type SquadPart } from '../src/eval/squad.js';
+import { writeOrCheck } from './shipped.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const options = new Command().option('--out <file>', 'where to write the model', join(ROOT, 'src', 'answer', 'short-model.json')).parse().opts<{ out: string }>();
+const options = new Command()
+  .option('--out <file>', 'where to write the model', join(ROOT, 'src', 'answer', 'short-model.json'))
+  .option('--check', 'compare the trained model with the one at --out, byte for byte, instead of writing it')
+  .parse()
+  .opts<{ out: string; check?: boolean }>();
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const started = Date.now();
 /** Negative candidates kept per training question (all positives are kept): the fit's time grows with the rows. */
@@ -123,6 +128,5 @@ const model: ShortModel = {
 function round6(x: number) {
   return Math.round(x * 1e6) / 1e6;
 }
-writeFileSync(options.out, `${JSON.stringify(model, null, 2)}\n`);
-log(`model written to ${options.out} in ${Math.round((Date.now() - started) / 1000)} s`);
+writeOrCheck(options.out, `${JSON.stringify(model, null, 2)}\n`, { check: options.check, root: ROOT, started, log });
 process.stdout.write(`${JSON.stringify(model.training)}\n`);
