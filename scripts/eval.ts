@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import type { Archive } from '../src/archive.js';
 import { loadConfig, type Config } from '../src/config.js';
+import { mean } from '../src/eval/metrics.js';
 import { evaluateSeedQuestions, readSeedQuestions, type SeedEvaluation } from '../src/eval/seedQuestions.js';
 import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
 import { prepareWithProgress } from '../src/cli/progress.js';
@@ -198,7 +199,6 @@ if (runs('squad')) {
       const right = given.filter(isRight).length;
       // Short answers by SQuAD's official F1 and exact match, of the first choice (as SQuAD scores a reader that always answers): over every question, and over those asking for a fact.
       const scored = lines.map((l) => ({ fact: asksForFact(readQuestion(byId.get(l.id)!.q.question)), ...squadScores(l.answer?.short?.text ?? null, byId.get(l.id)!.q.answers.map((a) => a.text)) }));
-      const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
       const facts = scored.filter((x) => x.fact);
       const short = { f1: mean(scored.map((x) => x.f1)), exact: mean(scored.map((x) => x.exact)), factQuestions: facts.length, factF1: mean(facts.map((x) => x.f1)), factExact: mean(facts.map((x) => x.exact)) };
       rows[name] = { questions: lines.length, threshold, answered: given.length, right, sentenceRight: right / lines.length, firstChoiceRight: firstChoice / lines.length, short };

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import { fitConditionalLogit } from '../src/answer/logistic.js';
 import { readQuestion } from '../src/answer/question.js';
 import { shippedAnswerReader } from '../src/answer/reader/model.js';
-import { asksForFact, SHORT_FEATURES, spanCandidates, spanScore, type ShortModel } from '../src/answer/short.js';
+import { asksForFact, bestSpan, SHORT_FEATURES, spanCandidates, type ShortModel } from '../src/answer/short.js';
 import { seededRandom, shuffleInPlace } from '../src/embed/train/random.js';
 import { answeringSentences, locateSquad, normalizeAnswer, readSquad, squadScores, type SquadPart } from '../src/eval/squad.js';
 import { writeOrCheck } from './shipped.js';
@@ -74,13 +74,7 @@ function score(model: Pick<ShortModel, 'weights' | 'mean' | 'std'>, set: Example
   let f1 = 0;
   for (const e of set) {
     const { tokens, candidates } = e.candidates;
-    let best = -1;
-    let bestScore = -Infinity;
-    candidates.forEach((c, i) => {
-      const s = spanScore(model, c.features);
-      if (s > bestScore) [best, bestScore] = [i, s];
-    });
-    const c = candidates[best];
+    const c = bestSpan(model, candidates);
     const got = squadScores(c ? e.sentence.slice(tokens[c.first].start, tokens[c.end - 1].end) : null, e.golds);
     exact += got.exact;
     f1 += got.f1;

@@ -138,7 +138,10 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
-/** Thrown for input a person must fix; the CLI prints the message without a stack trace. */
+/**
+ * Thrown for a problem a person must act on (input to fix, a store to bring back); the CLI prints
+ * the message without a stack trace, and the HTTP API answers with its code (status by STATUS_OF_CODE).
+ */
 export class UserError extends Error {
   constructor(message: string, readonly code = 'invalid_input') {
     super(message);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyOfSeedIndex, copyOfSeeds } from './helpers.js';
+import { copyOfSeedIndex, copyOfSeeds, until } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const TOKEN = 'cluster-test-token-0123456789';
@@ -17,20 +17,13 @@ const workers = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/childre
 /** Each of `n` requests on its own connection, so the primary hands them to the workers in turn. */
 const eachOnItsOwnConnection = (n: number, path: string) => Promise.all(Array.from({ length: n }, async () => (await fetch(`${base}${path}`, { headers: { connection: 'close' } })).json()));
 
-async function until<T>(what: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await what();
-    if (ok(value)) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out; server log: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Waits as the other tests do, showing the server's log when it times out. */
+const untilServer = <T>(what: () => T | Promise<T>, ok: (value: T) => boolean) => until(what, ok, { waitingFor: () => `the server; its log: ${stderr}`, intervalMs: 100 });
 
 beforeAll(async () => {
   child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--workers', '2', '--corpus', corpusDir, '--index', copyOfSeedIndex(), '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ARCHIVE_ADMIN_TOKEN: TOKEN } });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
-  const port = await until(() => stderr.match(/from 2 worker processes on http:\/\/127\.0\.0\.1:(\d+)/)?.[1], Boolean);
+  const port = await untilServer(() => stderr.match(/from 2 worker processes on http:\/\/127\.0\.0\.1:(\d+)/)?.[1], Boolean);
   base = `http://127.0.0.1:${port}`;
 });
 
@@ -66,10 +59,10 @@ describe('npm start with server.workers 2', () => {
   it('replaces a worker that dies, and keeps answering meanwhile', async () => {
     const [victim, survivor] = workers();
     process.kill(victim, 'SIGKILL');
-    const replaced = await until(workers, (pids) => pids.length === 2 && !pids.includes(victim));
+    const replaced = await untilServer(workers, (pids) => pids.length === 2 && !pids.includes(victim));
     expect(replaced).toContain(survivor);
     expect(stderr).toMatch(new RegExp(`Worker ${victim} stopped \\(SIGKILL\\); starting another`));
-    await until(() => stderr, (log) => log.includes(`A new worker serves in place of ${victim}.`));
+    await untilServer(() => stderr, (log) => log.includes(`A new worker serves in place of ${victim}.`));
     // The new worker opens the live index: the one the reindex above swapped in.
     const answers = await eachOnItsOwnConnection(8, '/api/health');
     expect(new Set(answers.map((h) => h.documents))).toEqual(new Set([5]));

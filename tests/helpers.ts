@@ -129,3 +129,19 @@ export function heldRequest(port: number, path: string, body: string): { started
   socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
   return { started, sendBody: () => socket.write(bytes), response };
 }
+
+/**
+ * Polls `what` until `ok` holds for its value, and returns that value: the tests' way to wait for a
+ * positive signal (a log line, a refused connection) instead of sleeping. Fails after `timeoutMs`,
+ * saying what it waited for.
+ */
+export async function until<T>(what: () => T | Promise<T>, ok: (value: T) => boolean, options: { waitingFor?: string | (() => string); timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  const { waitingFor = 'a condition', timeoutMs = 30_000, intervalMs = 20 } = options;
+  const started = Date.now();
+  for (;;) {
+    const value = await what();
+    if (ok(value)) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`still waiting after ${timeoutMs} ms for ${typeof waitingFor === 'function' ? waitingFor() : waitingFor}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

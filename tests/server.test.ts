@@ -6,7 +6,7 @@ import { openArchive, prepareArchive } from '../src/archive.js';
 import { buildIndex } from '../src/index/index.js';
 import { loadConfig, type ConfigInput } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
-import { copyOfSeedIndex, copyOfSeeds, heldRequest } from './helpers.js';
+import { copyOfSeedIndex, copyOfSeeds, heldRequest, until } from './helpers.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const running: RunningServer[] = [];
@@ -19,14 +19,6 @@ async function serveSeeds(server: ConfigInput['server'] = {}) {
   return { config, base: `http://127.0.0.1:${s.port}`, server: s, logged };
 }
 
-/** Resolves once `lines` holds a line matching `pattern` (the server's log is the test's signal that work has begun). */
-async function logLine(lines: string[], pattern: RegExp): Promise<string> {
-  for (;;) {
-    const line = lines.find((l) => pattern.test(l));
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 afterAll(() => Promise.all(running.map((s) => s.close())));
 
 const reindex = (base: string, authorization?: string) => fetch(`${base}/api/reindex`, { method: 'POST', headers: authorization ? { authorization } : {} });
@@ -62,7 +54,7 @@ describe('POST /api/reindex', () => {
     writeFileSync(join(corpusDir, 'ferry.md'), '# Ferry subsidy\n\nThe county agreed a ferry subsidy for the Isle of Wight in 2024 after long talks.');
     const update = reindex(base, `Bearer ${TOKEN}`);
     // The second request is sent once the first is known to be running (the update's first log line).
-    await logLine(logged, /^Updating the index from /);
+    await until(() => logged.some((l) => /^Updating the index from /.test(l)), Boolean, { waitingFor: 'the first reindex to start', intervalMs: 5 });
     const second = await reindex(base, `Bearer ${TOKEN}`);
     expect(second.status).toBe(409);
     // Searches during the update are answered (by the old index or the new one, whole).

@@ -3,12 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { buildIndex } from '../src/index/index.js';
-import { heldRequest, SEEDS, seedModel, tempDir } from './helpers.js';
-
-/** Resolves once `check` holds, polling. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 20));
-}
+import { heldRequest, SEEDS, seedModel, tempDir, until } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const indexDir = join(tempDir(), 'index');
@@ -40,7 +35,7 @@ describe('graceful shutdown', () => {
     await held.started;
     child.kill('SIGTERM');
     // New connections are refused once the signal is taken, while the held request is still open.
-    await until(async () => !(await fetch(`${base}/api/health`).then(() => true, () => false)));
+    await until(() => fetch(`${base}/api/health`).then(() => true, () => false), (answered) => !answered, { waitingFor: 'new connections to be refused' });
     expect(stderr).toMatch(/SIGTERM: finishing requests in flight, then stopping/);
     held.sendBody();
     const res = await held.response;

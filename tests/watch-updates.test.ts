@@ -5,16 +5,10 @@ import { loadConfig } from '../src/config.js';
 import type { ReindexSummary } from '../src/serve/app.js';
 import { singleUpdates, watchForUpdates } from '../src/serve/server.js';
 import type { CorpusWatcher } from '../src/serve/watch.js';
-import { copyOfSeedIndex, copyOfSeeds } from './helpers.js';
+import { copyOfSeedIndex, copyOfSeeds, until } from './helpers.js';
 
-/** Resolves once `check` holds, polling; fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > ms) throw new Error(`still waiting for ${what} after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Waits for a condition of the test's own state. */
+const waitFor = (check: () => boolean, what: string) => until(check, Boolean, { waitingFor: what, timeoutMs: 10_000, intervalMs: 10 });
 
 const watchers: CorpusWatcher[] = [];
 afterAll(() => Promise.all(watchers.map((w) => w.close())));
@@ -35,18 +29,18 @@ describe('the watcher and a running update', () => {
     expect(finish).toHaveLength(0); // the corpus matches the index: no update at start
 
     writeFileSync(join(config.corpusDir, 'first.md'), '# First\n\nA change that starts an update.');
-    await until(() => finish.length === 1, 'the first update');
+    await waitFor(() => finish.length === 1, 'the first update');
     // Two changes while it runs: the watcher sees them (it says so once) and the update is not started again.
     writeFileSync(join(config.corpusDir, 'second.md'), '# Second\n\nA change made during the update.');
-    await until(() => log.some((l) => l.startsWith('Watch: files changed during the update')), 'the watcher to see the second change');
+    await waitFor(() => log.some((l) => l.startsWith('Watch: files changed during the update')), 'the watcher to see the second change');
     writeFileSync(join(config.corpusDir, 'third.md'), '# Third\n\nAnother change during the update.');
     await new Promise((r) => setTimeout(r, 300));
     expect(finish).toHaveLength(1);
 
     finish[0]();
-    await until(() => finish.length === 2, 'the update that follows');
+    await waitFor(() => finish.length === 2, 'the update that follows');
     finish[1]();
-    await until(() => log.filter((l) => l.startsWith('Watch: ')).length === 3, 'the second update to be logged');
+    await waitFor(() => log.filter((l) => l.startsWith('Watch: ')).length === 3, 'the second update to be logged');
     await new Promise((r) => setTimeout(r, 300));
     expect(finish).toHaveLength(2);
     expect(log.filter((l) => l.startsWith('Watch: files changed during the update'))).toHaveLength(1);

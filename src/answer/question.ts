@@ -19,7 +19,8 @@ export interface Question {
   tense: 'present' | 'past' | null;
 }
 
-const AUXILIARY = new Set('is are was were be been being am do does did has have had will would shall should can could may might must'.split(' '));
+/** Auxiliary verbs: "what did" asks about an event, "what year" for a thing. */
+export const AUXILIARY = new Set('is are was were be been being am do does did has have had will would shall should can could may might must'.split(' '));
 const STOPS = new Set('the a an of in on at to for from by with about into over under and or this that these those its their his her'.split(' '));
 const PERSON_NOUNS = /^(minister|secretary|chancellor|leader|leaders|person|people|man|woman|mp|mps|mayor|president|king|queen|prince|princess|author|writer|chairman|chair|chairwoman|councillor|officer|actor|actress|singer|player|founder|inventor|director|ceo|owner|composer|painter|poet|scientist|emperor|pope|governor|senator|judge|captain|coach|wife|husband|son|daughter|father|mother|brother|sister)$/;
 const ORGANISATION_NOUNS = /^(council|councils|company|companies|party|parties|organisation|organization|body|bodies|authority|authorities|force|team|teams|group|agency|department|university|partnership|firm|band|club|network|channel|airline|bank|charity|union|newspaper|school|college)$/;

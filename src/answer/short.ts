@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { STOP } from '../embed/vocabulary.js';
-import type { AnswerType, Question } from './question.js';
+import { AUXILIARY, type AnswerType, type Question } from './question.js';
 import { readerTokens, type ReaderToken } from './reader/tokens.js';
 import { UNKNOWN_RARITY, type WordVectorTable } from './reader/vectors.js';
 
@@ -41,8 +41,6 @@ export const ShortModelSchema = z.object({
 });
 export type ShortModel = z.infer<typeof ShortModelSchema>;
 
-const AUXILIARIES = new Set('is are was were be been do does did has have had will would can could may might must shall should'.split(' '));
-
 /**
  * Whether the question asks for a fact a few words can give: who, when, where, how many, how
  * much, how long, and which or what followed by a noun ("which minister", "what year"); not
@@ -52,7 +50,7 @@ export function asksForFact(question: Question): question is Question & { type: 
   if (!(SHORT_TYPES as readonly string[]).includes(question.type)) return false;
   if (question.type !== 'other') return true;
   const [first, second] = question.text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return (first === 'which' || first === 'what') && !!second && !AUXILIARIES.has(second);
+  return (first === 'which' || first === 'what') && !!second && !AUXILIARY.has(second);
 }
 
 export interface SpanCandidate {
@@ -174,13 +172,19 @@ export function spanScore(model: Pick<ShortModel, 'weights' | 'mean' | 'std'>, f
 export function shortAnswer(model: ShortModel, vectors: WordVectorTable, question: Question, sentence: string): { start: number; end: number; text: string } | null {
   if (!asksForFact(question)) return null;
   const { tokens, candidates } = spanCandidates(question, sentence, vectors);
+  const best = bestSpan(model, candidates);
+  if (!best) return null;
+  const [start, end] = [tokens[best.first].start, tokens[best.end - 1].end];
+  return { start, end, text: sentence.slice(start, end) };
+}
+
+/** The candidate the model scores highest (the first of equals), or null when there is none. */
+export function bestSpan(model: Pick<ShortModel, 'weights' | 'mean' | 'std'>, candidates: SpanCandidate[]): SpanCandidate | null {
   let best: SpanCandidate | null = null;
   let bestScore = -Infinity;
   for (const c of candidates) {
     const s = spanScore(model, c.features);
     if (s > bestScore) [best, bestScore] = [c, s];
   }
-  if (!best) return null;
-  const [start, end] = [tokens[best.first].start, tokens[best.end - 1].end];
-  return { start, end, text: sentence.slice(start, end) };
+  return best;
 }

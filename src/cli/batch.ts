@@ -3,7 +3,6 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { Archive } from '../archive.js';
 import { describeZodError, UserError } from '../config.js';
-import { StoreUnavailableError } from '../index/store.js';
 import { QueryText } from '../serve/schemas.js';
 import { recordsCsv, searchRecord, type FailedRecord, type SearchRecord } from '../serve/records.js';
 
@@ -65,7 +64,7 @@ export async function runBatch(archive: Archive, options: { input?: string; k: n
         emit(searchRecord(parsed.id, await archive.search(parsed.query, { k: options.k })));
       } catch (e) {
         errors++;
-        const code = e instanceof UserError || e instanceof StoreUnavailableError ? e.code : 'internal';
+        const code = e instanceof UserError ? e.code : 'internal';
         emit({ id: parsed.id, error: { code, message: (e as Error).message }, index: archive.index.manifest.id });
       }
     }

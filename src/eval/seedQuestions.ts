@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Archive } from '../archive.js';
 import type { Citation } from '../types.js';
-import { normalizeAnswer } from './squad.js';
+import { squadScores } from './squad.js';
 
 const GoldSchema = z.object({
   /** Corpus file that answers. */
@@ -91,8 +91,7 @@ export async function evaluateSeedQuestions(archive: Archive, questions: SeedQue
     }
     if (q.short) {
       short.questions++;
-      const given = response.answer?.short?.text;
-      if (given !== undefined && q.short.some((s) => normalizeAnswer(s) === normalizeAnswer(given))) short.right++;
+      short.right += squadScores(response.answer?.short?.text ?? null, q.short).exact;
     }
     if (!response.answer) withheld++;
     outcomes.push({ id: q.id, score: response.answer?.score ?? null, right });

@@ -1,3 +1,4 @@
+import { UserError } from '../config.js';
 import { dot } from '../embed/index.js';
 import type { Chunk } from '../types.js';
 import { LruMap } from '../lru.js';
@@ -24,8 +25,10 @@ export interface ChunkScores {
  * The store cannot be reached (a database server down or unreachable): the request cannot be
  * answered now, but may be in a moment. The HTTP API answers 503 `store_unavailable`.
  */
-export class StoreUnavailableError extends Error {
-  readonly code = 'store_unavailable';
+export class StoreUnavailableError extends UserError {
+  constructor(message: string) {
+    super(message, 'store_unavailable');
+  }
 }
 
 /** Documents a search may return passages of; null means any. */

@@ -11,6 +11,7 @@ import pLimit from 'p-limit';
 import type { Archive } from '../archive.js';
 import { describeZodError, UserError } from '../config.js';
 import { StoreUnavailableError } from '../index/store.js';
+import { timelineOf } from '../retrieve/timeline.js';
 import type { SourceDocument } from '../types.js';
 import {
   BatchBodySchema,
@@ -28,13 +29,15 @@ import {
   SearchResponseSchema,
   TimelineSchema,
 } from './schemas.js';
-import { timelineOf } from '../retrieve/timeline.js';
 import { citeDocument } from './cite.js';
 import { recordsCsv, searchRecord } from './records.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
+/** The HTTP status of a UserError by its code; any other code is the client's to fix (400). */
+const STATUS_OF_CODE: Record<string, 404 | 503> = { unknown_document: 404, store_unavailable: 503 };
 
 /** Over-limit bodies are read (and dropped) up to this size before the 413 is sent. */
 const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
@@ -210,11 +213,14 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
     return c.json({ index: archive.index.manifest.id, results }, 200);
   });
   app.openapi(docsList, (c) => c.json(current().documents().map(summary), 200));
-  app.openapi(docCite, (c) => {
-    const { docId } = c.req.valid('param');
+  /** The document of a route's {docId}; an unknown id answers 404 (onError). */
+  const documentOf = (docId: string) => {
     const doc = current().document(docId);
-    if (!doc) return c.json(errorBody('unknown_document', `No document with id "${docId}". GET /api/docs lists them.`), 404);
-    const { body, contentType, filename } = citeDocument(doc, c.req.valid('query').format);
+    if (!doc) throw new UserError(`No document with id "${docId}". GET /api/docs lists them.`, 'unknown_document');
+    return doc;
+  };
+  app.openapi(docCite, (c) => {
+    const { body, contentType, filename } = citeDocument(documentOf(c.req.valid('param').docId), c.req.valid('query').format);
     return c.body(body, 200, { 'content-type': contentType, 'content-disposition': `inline; filename="${filename}"` });
   });
   app.openapi(searchExport, async (c) => {
@@ -225,9 +231,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
   });
   app.openapi(docsTimeline, (c) => c.json(timelineOf(current().documents().map((d) => d.date)), 200));
   app.openapi(docGet, (c) => {
-    const { docId } = c.req.valid('param');
-    const doc = current().document(docId);
-    if (!doc) return c.json(errorBody('unknown_document', `No document with id "${docId}". GET /api/docs lists them.`), 404);
+    const doc = documentOf(c.req.valid('param').docId);
     return c.json({ ...summary(doc), text: doc.text, pageStarts: doc.pageStarts ?? null }, 200);
   });
   app.openapi(health, async (c) => {
@@ -269,8 +273,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
       const message = err.status === 400 ? 'Malformed JSON in request body.' : err.message;
       return c.json(errorBody(err.status === 400 ? 'invalid_json' : err.status === 503 ? 'timeout' : 'http_error', message), err.status);
     }
-    if (err instanceof StoreUnavailableError) return c.json(errorBody(err.code, err.message), 503);
-    if (err instanceof UserError) return c.json(errorBody(err.code, err.message), err.code === 'unknown_document' ? 404 : 400);
+    if (err instanceof UserError) return c.json(errorBody(err.code, err.message), STATUS_OF_CODE[err.code] ?? 400);
     console.error(err);
     return c.json(errorBody('internal', 'The server failed to answer this request; the error was logged.'), 500);
   });

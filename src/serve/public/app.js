@@ -34,6 +34,9 @@ function viewLink(docId, start, end, label) {
   return el('a', { href: `/?${params}`, className: 'open', textContent: label });
 }
 
+/** A citation as the page writes it: where it is from, and a link that opens it in its document. */
+const citationLine = (c) => [`${describe(c)} · `, viewLink(c.docId, c.start, c.end, 'Open in document')];
+
 async function api(path) {
   const response = await fetch(path);
   const body = await response.json();
@@ -148,12 +151,12 @@ async function search(params) {
       $('answer-short').hidden = !data.answer.short;
       $('answer-short').textContent = data.answer.short ? data.answer.short.text : '';
       $('answer-text').textContent = data.answer.text;
-      $('answer-cite').replaceChildren(`${describe(c)} · `, viewLink(c.docId, c.start, c.end, 'Open in document'), citeBox(c.docId));
+      $('answer-cite').replaceChildren(...citationLine(c), citeBox(c.docId));
       // More sentences judged to answer a why or how question, each with its citation.
       $('answer-evidence').hidden = data.answer.evidence.length === 0;
       $('evidence-list').replaceChildren(
         ...data.answer.evidence.map((e) =>
-          el('li', {}, [el('q', { textContent: e.text }), el('p', { className: 'cite' }, [`${describe(e.citation)} · `, viewLink(e.citation.docId, e.citation.start, e.citation.end, 'Open in document')])]),
+          el('li', {}, [el('q', { textContent: e.text }), el('p', { className: 'cite' }, citationLine(e.citation))]),
         ),
       );
       $('answer').hidden = false;
