@@ -5,15 +5,19 @@
  * queries, and queries per second, for each `ef` of a sweep, with the smallest `ef` that reaches
  * recall 0.90, 0.95 and 0.99. Everything goes through the store the index uses: VectorStore over
  * hnswlib-node with vectors.f32 written and read by src/index/binary.ts; or, with --store postgres,
- * the passages table and HNSW index a Postgres build makes, searched with its SQL (PGlite from npm,
- * in this process with its data on disk: one process, single-threaded WebAssembly, so its figures are
- * a floor for a real server). Exact search is one onnxruntime matrix product per block of passages.
+ * the passages table and HNSW index a Postgres build makes, searched with its SQL: on the server at
+ * --database-url (in a schema of its own, dropped at the end), or on PGlite from npm (in this
+ * process with its data on disk: one process, single-threaded WebAssembly, so its figures are a
+ * floor for a real server). With Postgres, queries per second are also measured at the store's ef
+ * from one and from two clients at once, each on its own connection sending its next query when
+ * the last is answered: two app workers sharing the database. Exact search is one onnxruntime
+ * matrix product per block of passages.
  *
  * The vectors are a mixture: passages gather around topics (one per 1,000 passages), as an
  * archive's do, each a unit vector at cosine about 0.7 to its topic's centre. Uniform random
  * vectors in 256 dimensions have no near neighbours worth the name and measure nothing useful.
  *
- * Usage: npm run --silent bench-scale -- --passages N [--store embedded|postgres] [--queries 1000] [--dim 256] [--seed 1]
+ * Usage: npm run --silent bench-scale -- --passages N [--store embedded|postgres] [--database-url URL] [--queries 1000] [--dim 256] [--seed 1]
  * (table on stderr, JSON on stdout; run with node --expose-gc, as the npm script does, so the
  * built graph is freed before the saved one is opened).
  */
@@ -22,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../src/config.js';
-import { closeDatabase, ensureVectorIndex, openDatabase } from '../src/index/postgres/index.js';
+import { closeDatabase, ensureVectorIndex, openDatabase, transaction } from '../src/index/postgres/index.js';
 import { denseSql, vectorLiteral } from '../src/index/postgres/store.js';
 import { startPglite } from './pglite.js';
 import { progressBar } from '../src/cli/progress.js';
@@ -30,7 +34,8 @@ import { DEFAULT_BUILTIN_OPTIONS } from '../src/embed/builtinModel.js';
 import { seededRandom } from '../src/embed/train/random.js';
 import { createDenseOps } from '../src/embed/train/denseOps.js';
 import { openArrays, writeArrays } from '../src/index/binary.js';
-import { VectorStore } from '../src/index/vectorStore.js';
+import { SEARCH_EF, VectorStore } from '../src/index/vectorStore.js';
+import pg from 'pg';
 
 const count = (min: number, max: number) => (v: string) => {
   const n = Number(v.replace(/_/g, ''));
@@ -43,8 +48,9 @@ const options = new Command()
   .option('--dim <n>', 'vector dimension (default: the built-in model\'s)', count(2, 4096), DEFAULT_BUILTIN_OPTIONS.dim)
   .option('--seed <n>', 'seed of the synthetic passages', count(0, 2 ** 31), 1)
   .addOption(new Option('--store <store>', 'which store').choices(['embedded', 'postgres']).default('embedded'))
+  .option('--database-url <url>', 'with --store postgres: the server to use (default: PGlite in this process)')
   .parse()
-  .opts<{ passages: number; queries: number; dim: number; seed: number; store: 'embedded' | 'postgres' }>();
+  .opts<{ passages: number; queries: number; dim: number; seed: number; store: 'embedded' | 'postgres'; databaseUrl?: string }>();
 
 const { passages, queries: queryCount, dim } = options;
 const K = 10;
@@ -116,6 +122,8 @@ interface BenchedStore {
   build(flat: Float32Array): Promise<{ buildS: number; saveS: number; diskBytes: number }>;
   open(): Promise<void>;
   search(query: Float32Array, ef: number): Promise<number[]>;
+  /** Queries per second over every query at `ef`, from `clients` connections at once (Postgres only). */
+  concurrent?(clients: number, ef: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -151,7 +159,21 @@ function embeddedStore(): BenchedStore {
 /** Postgres: the schema a build migrates to, rows written in batches as a build writes them, then its HNSW index; searched with the store's SQL. */
 async function postgresStore(): Promise<BenchedStore> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-scale-pg-'));
-  const server = await startPglite({ dataDir: dir });
+  const schema = `bench_scale_${process.pid}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    await client.connect();
+    await client.query(sql).finally(() => client.end());
+  };
+  let server: { url: string; stop(): Promise<void> };
+  if (options.databaseUrl) {
+    await admin(`CREATE SCHEMA ${schema}`);
+    const url = new URL(options.databaseUrl);
+    url.searchParams.set('options', `-c search_path=${schema},public`);
+    server = { url: url.toString(), stop: () => admin(`DROP SCHEMA ${schema} CASCADE`) };
+  } else {
+    server = await startPglite({ dataDir: dir });
+  }
   const config = loadConfig({ store: { databaseUrl: server.url, connections: 1 } });
   let pool = await openDatabase(config);
   /** Row id of the first passage: rows are numbered in order from it, the ground truth from 0. */
@@ -159,6 +181,26 @@ async function postgresStore(): Promise<BenchedStore> {
   /** The ef the session searches with (one connection: PGlite's). */
   let sessionEf = 0;
   return {
+    async concurrent(clients, ef) {
+      const connections = await Promise.all(
+        Array.from({ length: clients }, async () => {
+          const client = new pg.Client({ connectionString: server.url });
+          await client.connect();
+          await client.query(`SET hnsw.ef_search = ${ef}`);
+          return client;
+        }),
+      );
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        connections.map(async (client) => {
+          for (let q = next++; q < queryCount; q = next++) await client.query(denseSql(false), [vectorLiteral(query(q)), K]);
+        }),
+      );
+      const qps = queryCount / ((performance.now() - started) / 1000);
+      await Promise.all(connections.map((c) => c.end()));
+      return qps;
+    },
     async build(flat) {
       const bar = progressBar('Writing passages');
       let t = performance.now();
@@ -168,7 +210,7 @@ async function postgresStore(): Promise<BenchedStore> {
       for (let from = 0; from < passages; from += BATCH) {
         const rows = Array.from({ length: Math.min(BATCH, passages - from) }, (_, i) => from + i);
         const { rows: made } = await pool.query<{ id: number }>(
-          "INSERT INTO passages (document_id, position, start_offset, end_offset, terms, context_terms, embedding) SELECT 'bench', p, 0, 0, '', '', v::vector FROM unnest($1::int[], $2::text[]) AS u(p, v) RETURNING id",
+          "INSERT INTO passages (document_id, position, start_offset, end_offset, embedding) SELECT 'bench', p, 0, 0, v::vector FROM unnest($1::int[], $2::text[]) AS u(p, v) RETURNING id",
           [rows, rows.map((r) => vectorLiteral(flat.subarray(r * dim, (r + 1) * dim)))],
         );
         if (from === 0) firstId = made[0].id;
@@ -178,7 +220,7 @@ async function postgresStore(): Promise<BenchedStore> {
       const writeS = (performance.now() - t) / 1000;
       log(`Rows written in ${writeS.toFixed(1)} s; building the HNSW index...`);
       t = performance.now();
-      await ensureVectorIndex(pool);
+      await transaction(pool, ensureVectorIndex);
       const indexS = (performance.now() - t) / 1000;
       const { rows } = await pool.query<{ bytes: string }>("SELECT pg_total_relation_size('passages') AS bytes");
       return { buildS: writeS + indexS, saveS: 0, diskBytes: Number(rows[0].bytes) };
@@ -256,6 +298,9 @@ for (const ef of EFS.filter((ef) => options.store === 'embedded' || ef <= 1000))
   const seconds = (performance.now() - start) / 1000;
   sweep.push({ ef, recall: hits / (queryCount * K), qps: queryCount / seconds });
 }
+// Clients at once, at the ef searches use (SEARCH_EF): the app workers of `start --workers N` sharing one database.
+const clients: Array<{ clients: number; ef: number; qps: number }> = [];
+if (bench.concurrent) for (const n of [1, 2]) clients.push({ clients: n, ef: SEARCH_EF, qps: await bench.concurrent(n, SEARCH_EF) });
 await bench.close();
 clearInterval(sampler);
 
@@ -277,10 +322,12 @@ const figures = {
   peakRssMiB: mib(peakRss),
   sweep,
   atRecall,
+  ...(clients.length ? { clients } : {}),
 };
 log('');
 log(`${options.store} store, ${passages} passages x ${dim}: built in ${buildS.toFixed(1)} s, peak ${mib(buildPeakRss)} MiB; ${mib(diskBytes)} MiB on disk; opened in ${openS.toFixed(2)} s`);
 log('ef      recall@10  queries/s');
 for (const s of sweep) log(`${String(s.ef).padEnd(8)}${s.recall.toFixed(4).padEnd(11)}${s.qps.toFixed(0)}`);
 for (const [target, s] of Object.entries(atRecall)) log(`recall >= ${target}: ${s ? `ef ${s.ef}, recall ${s.recall.toFixed(4)}, ${s.qps.toFixed(0)} queries/s` : 'not reached in the sweep'}`);
+for (const c of clients) log(`${c.clients} client(s) at once, ef ${c.ef}: ${c.qps.toFixed(0)} queries/s in all`);
 process.stdout.write(`${JSON.stringify(figures)}\n`);

@@ -30,8 +30,9 @@ const REPORTS = join(ROOT, 'reports');
 const options = new Command()
   .addOption(new Option('--suite <suite>', 'which suite').choices(['seeds', 'wikiqa', 'squad', 'scifact', 'council', 'all']).default('all'))
   .addOption(new Option('--split <split>', 'SciFact split').choices(['train', 'test']).default('test'))
+  .option('--database-url <url>', 'SciFact: the Postgres server to compare the embedded store with (default: PGlite in this process)')
   .parse()
-  .opts<{ suite: 'seeds' | 'wikiqa' | 'squad' | 'scifact' | 'council' | 'all'; split: 'train' | 'test' }>();
+  .opts<{ suite: 'seeds' | 'wikiqa' | 'squad' | 'scifact' | 'council' | 'all'; split: 'train' | 'test'; databaseUrl?: string }>();
 const runs = (suite: string) => options.suite === suite || options.suite === 'all';
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -231,25 +232,33 @@ if (runs('scifact')) {
     const configFile = join(REPORTS, 'scifact', 'eval.config.json');
     const settingsFor = (weights: Weights) => ({ retrieval: { weights, maxPerDoc: 1, candidates: 300 } });
     let embedded: string[] = [];
+    let embeddedSeconds = 0;
     for (const [name, weights] of rankingRows(defaults)) {
       writeFileSync(configFile, JSON.stringify(settingsFor(weights)));
       log(`${name}: npm run batch -- --k 100 --input ${input} (ARCHIVE_CONFIG=${configFile})`);
+      const batchStarted = Date.now();
       embedded = await cli(['batch', '--k', '100', '--input', input, ...paths], configFile);
+      embeddedSeconds = (Date.now() - batchStarted) / 1000;
       rows[name] = scoreBatchOutput(embedded, queries);
     }
-    // The same archive kept in Postgres (PGlite, in this process, behind its socket), through the same CLI at equal settings.
-    const postgres = await startPglite();
+    // The same archive kept in Postgres, through the same CLI at equal settings: the server at
+    // --database-url, or PGlite (in this process, behind its socket).
+    const postgres = options.databaseUrl ? { url: options.databaseUrl, stop: async () => {} } : await startPglite();
+    const where = options.databaseUrl ? `the server at ${options.databaseUrl.replace(/:[^:@/]*@/, ':***@')}` : 'PGlite';
     try {
-      writeFileSync(configFile, JSON.stringify({ ...settingsFor(defaults), store: { databaseUrl: postgres.url, connections: 1 } }));
-      log(`Postgres store (PGlite): npm run build-index -- ${paths.join(' ')}, then batch as above (ARCHIVE_CONFIG=${configFile})`);
+      writeFileSync(configFile, JSON.stringify({ ...settingsFor(defaults), store: { databaseUrl: postgres.url, connections: options.databaseUrl ? 4 : 1 } }));
+      log(`Postgres store (${where}): npm run build-index -- ${paths.join(' ')}, then batch as above (ARCHIVE_CONFIG=${configFile})`);
       const pgStarted = Date.now();
       await cli(['build-index', ...paths], configFile);
       log(`Postgres store built in ${((Date.now() - pgStarted) / 1000).toFixed(0)} s`);
+      const batchStarted = Date.now();
       const inPostgres = await cli(['batch', '--k', '100', '--input', input, ...paths], configFile);
-      rows['full pipeline, Postgres store'] = scoreBatchOutput(inPostgres, queries);
+      const postgresSeconds = (Date.now() - batchStarted) / 1000;
+      rows[`full pipeline, Postgres store (${options.databaseUrl ? 'server' : 'PGlite'})`] = scoreBatchOutput(inPostgres, queries);
       const agreement = storeAgreement(embedded, inPostgres);
       log(`Stores agree on the top-10 documents of ${agreement.sameTop10} of ${agreement.queries} queries (${(100 * agreement.share).toFixed(1)}%); mean overlap ${agreement.meanOverlap.toFixed(2)} of 10`);
-      report.storeAgreement = agreement;
+      log(`batch --k 100 of ${queries.length} queries: embedded store ${embeddedSeconds.toFixed(1)} s, Postgres store ${postgresSeconds.toFixed(1)} s (${(postgresSeconds / embeddedSeconds).toFixed(2)}x), whole commands with their start`);
+      report.storeAgreement = { ...agreement, store: options.databaseUrl ? 'server' : 'pglite', batchSeconds: { embedded: embeddedSeconds, postgres: postgresSeconds } };
     } finally {
       await postgres.stop();
     }

@@ -1,19 +1,18 @@
 import { PGlite } from '@electric-sql/pglite';
-import { pg_textsearch } from '@electric-sql/pglite-pg_textsearch';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { pathToFileURL } from 'node:url';
 
 /**
- * Postgres in this process (PGlite: Postgres compiled to WebAssembly, from npm) with pgvector and
- * pg_textsearch, behind a socket that speaks the wire protocol, so the archive's `pg` driver talks
+ * Postgres in this process (PGlite: Postgres compiled to WebAssembly, from npm) with pgvector,
+ * behind a socket that speaks the wire protocol, so the archive's `pg` driver talks
  * to it as to any server. PGlite runs one connection at a time: give the archive
  * `store.connections: 1`. More than one connection (`maxConnections`) shares one session, so two
  * transactions at once would mix: only for processes that read. For tests, `npm run eval` and
  * bench-scale; `npx tsx scripts/pglite.ts [data-folder]` starts one on its own.
  */
 export async function startPglite(options: { dataDir?: string; port?: number; maxConnections?: number } = {}): Promise<{ url: string; db: PGlite; stop: () => Promise<void> }> {
-  const db = await PGlite.create({ dataDir: options.dataDir, extensions: { vector, pg_textsearch } });
+  const db = await PGlite.create({ dataDir: options.dataDir, extensions: { vector } });
   const server = new PGLiteSocketServer({ db, port: options.port ?? 0, host: '127.0.0.1', maxConnections: options.maxConnections ?? 1 });
   await server.start();
   const address = (server as unknown as { server?: { address(): { port: number } } }).server?.address();

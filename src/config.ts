@@ -111,8 +111,6 @@ export const ConfigSchema = z.object({
       databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').nullish(),
       /** Connections each process keeps to the database. */
       connections: z.number().int().min(1).max(100).default(4),
-      /** BM25 through the pg_textsearch extension where the server has it ("auto"), or Postgres full-text ranking (ts_rank) always. */
-      lexical: z.enum(['auto', 'fulltext']).default('auto'),
     })
     .prefault({}),
   server: z

@@ -68,7 +68,8 @@ withPaths(program.command('start'))
       running = await startCluster(config, log, { watch: options.watch, workers });
     }
     const processes = workers === 1 ? 'this process' : `${workers} worker processes`;
-    log(`Serving the archive (${manifest.counts.documents} documents, index ${manifest.id}) from ${processes} on http://${host === '0.0.0.0' ? 'localhost' : host}:${running.port}`);
+    const kept = config.store.databaseUrl ? `, passages in ${describeUrl(config.store.databaseUrl)}` : '';
+    log(`Serving the archive (${manifest.counts.documents} documents, index ${manifest.id}${kept}) from ${processes} on http://${host === '0.0.0.0' ? 'localhost' : host}:${running.port}`);
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;

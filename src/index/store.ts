@@ -5,14 +5,26 @@ import { LruMap } from '../lru.js';
 import { LexicalIndex } from './lexicalIndex.js';
 import type { VectorStore } from './vectorStore.js';
 
-/** A passage found by one side of the search: its chunk id and that side's score (higher is better). */
-export interface ScoredChunk {
-  chunk: number;
-  score: number;
+/** What a search asks with: the question's text (the lexical side) and its vector (the dense side). */
+export interface SearchQuery {
+  text: string;
+  vector: Float32Array;
 }
 
-/** Each side's score of a set of chunks for one query, in the order the chunks were given. */
-export interface ChunkScores {
+/** The sides a search asks (a side whose weight is 0 is not asked): dense, passage BM25, context BM25. */
+export interface SearchSides {
+  dense: boolean;
+  bm25: boolean;
+  context: boolean;
+}
+
+/**
+ * A search's candidates and every side's exact score of each, aligned: the dense side's k best
+ * first (best first), then the lexical side's others (best first by passage BM25). A side not asked
+ * scores 0.
+ */
+export interface Candidates {
+  chunks: number[];
   /** Cosine similarity of the passage's vector and the query's. */
   dense: number[];
   /** BM25 of the passage. */
@@ -20,6 +32,8 @@ export interface ChunkScores {
   /** BM25 of the passage with its neighbours in the same document. */
   context: number[];
 }
+
+export const NO_CANDIDATES: Candidates = { chunks: [], dense: [], bm25: [], context: [] };
 
 /**
  * The store cannot be reached (a database server down or unreachable): the request cannot be
@@ -37,8 +51,6 @@ export type AllowedDocuments = ReadonlySet<string> | null;
 /** What a store says of itself (GET /api/health, `npm run eval`). */
 export interface StoreStats {
   kind: 'embedded' | 'postgres';
-  /** How the lexical side is ranked: our BM25 in memory, pg_textsearch's BM25, or Postgres full-text ranking (ts_rank). */
-  lexicalRanking: 'bm25' | 'pg_textsearch' | 'ts_rank';
   passages: number;
 }
 
@@ -46,20 +58,20 @@ export interface StoreStats {
  * Where passages' vectors and terms are kept and searched: the embedded files of an index folder,
  * or a Postgres database (src/index/postgres). Chunk ids are the index's (`ArchiveIndex.chunks`).
  * Writing is each store's own build: a new generation of files (buildIndex), or documents added
- * and deleted in transactions (postgres/index.ts).
+ * and deleted in one transaction (postgres/index.ts).
  */
 export interface PassageStore {
-  /** The k passages nearest the query vector (approximate), best first. */
-  dense(query: Float32Array, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]>;
-  /** The k best passages by BM25 for the query (positive scores only), best first. */
-  lexical(query: string, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]>;
+  /**
+   * The k passages nearest the query vector (approximate) and the k best by passage BM25 (positive
+   * scores only), among the allowed documents, with each side's exact score of every one of them.
+   * The lexical side is asked when either BM25 side is.
+   */
+  candidates(query: SearchQuery, k: number, allowed: AllowedDocuments, sides: SearchSides): Promise<Candidates>;
   /**
    * Every passage (among the allowed) whose BM25 for the query is at least `minShare` of the best
    * passage's, in chunk order: the passages that match the query, for counting (the timeline).
    */
   matching(query: string, minShare: number, allowed: AllowedDocuments): Promise<number[]>;
-  /** Every side's exact score of these chunks (the union of both sides' candidates). */
-  scores(chunks: number[], query: string, vector: Float32Array): Promise<ChunkScores>;
   /** Inverse document frequency of a processed term over passages (the answer's word weights). */
   idf(term: string): number;
   stats(): StoreStats;
@@ -71,7 +83,7 @@ export interface PassageStore {
 /**
  * The embedded store: an HNSW graph (vectors.hnsw, vectors.f32) and two BM25 indexes (bm25.bin,
  * bm25-context.bin) in one generation folder of the index. A query's BM25 scores of every passage
- * are kept for the query that follows (the lexical side and the candidates' scores read the same).
+ * are kept for the calls that follow (the timeline's matching passages read the same).
  */
 export class EmbeddedStore implements PassageStore {
   private readonly recent = new LruMap<string, Float64Array>(4);
@@ -98,12 +110,19 @@ export class EmbeddedStore implements PassageStore {
     return scores;
   }
 
-  async dense(query: Float32Array, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]> {
-    return this.vectors.search(query, k, this.filter(allowed));
-  }
-
-  async lexical(query: string, k: number, allowed: AllowedDocuments): Promise<ScoredChunk[]> {
-    return LexicalIndex.top(this.bm25('passage', query), k, this.filter(allowed)).map(([chunk, score]) => ({ chunk, score }));
+  async candidates({ text, vector }: SearchQuery, k: number, allowed: AllowedDocuments, sides: SearchSides): Promise<Candidates> {
+    const filter = this.filter(allowed);
+    const dense = sides.dense ? this.vectors.search(vector, k, filter).map((d) => d.chunk) : [];
+    const passage = sides.bm25 || sides.context ? this.bm25('passage', text) : null;
+    const lexical = passage ? LexicalIndex.top(passage, k, filter).map(([chunk]) => chunk) : [];
+    const chunks = [...new Set([...dense, ...lexical])];
+    const context = sides.context ? this.bm25('context', text) : null;
+    return {
+      chunks,
+      dense: chunks.map((c) => (sides.dense ? dot(vector, this.vectors.vector(c)) : 0)),
+      bm25: chunks.map((c) => (sides.bm25 ? passage![c] : 0)),
+      context: chunks.map((c) => context?.[c] ?? 0),
+    };
   }
 
   async matching(query: string, minShare: number, allowed: AllowedDocuments): Promise<number[]> {
@@ -116,17 +135,12 @@ export class EmbeddedStore implements PassageStore {
     return matches;
   }
 
-  async scores(chunks: number[], query: string, vector: Float32Array): Promise<ChunkScores> {
-    const [bm25, context] = [this.bm25('passage', query), this.bm25('context', query)];
-    return { dense: chunks.map((c) => dot(vector, this.vectors.vector(c))), bm25: chunks.map((c) => bm25[c]), context: chunks.map((c) => context[c]) };
-  }
-
   idf(term: string): number {
     return this.passageBm25.idf(term);
   }
 
   stats(): StoreStats {
-    return { kind: 'embedded', lexicalRanking: 'bm25', passages: this.chunks.length };
+    return { kind: 'embedded', passages: this.chunks.length };
   }
 
   /** The files are read as the index opens: nothing to reach. */

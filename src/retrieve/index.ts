@@ -58,10 +58,9 @@ export async function rankPassages({ index, embedder, reranker }: RetrievalModel
   const [queryVector] = await embedder.embed([query], 'query');
   const allowed = allowedDocuments(index, filters);
   const { store } = index;
-  const [dense, lexical] = await Promise.all([store.dense(queryVector, candidates, allowed), store.lexical(query, candidates, allowed)]);
-  const labels = [...new Set([...dense.map((d) => d.chunk), ...lexical.map((d) => d.chunk)])];
   // BM25 of the passage with its neighbours counts too: a passage in an on-topic stretch of text is likelier to answer.
-  const { dense: denseScores, bm25: bm25Scores, context: contextScores } = await store.scores(labels, query, queryVector);
+  const sides = { dense: weights.dense > 0, bm25: weights.passageBm25 > 0, context: weights.contextBm25 > 0 };
+  const { chunks: labels, dense: denseScores, bm25: bm25Scores, context: contextScores } = await store.candidates({ text: query, vector: queryVector }, candidates, allowed, sides);
   const fused = fuseScores([denseScores, bm25Scores, contextScores], [weights.dense, weights.passageBm25, weights.contextBm25]);
   // A question naming a time lifts passages of that time, by up to timeWeight standard deviations; the rest stay.
   const time = timeSignal(query);

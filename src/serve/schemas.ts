@@ -146,7 +146,6 @@ export const HealthSchema = z
     store: z
       .object({
         kind: z.enum(['embedded', 'postgres']),
-        lexicalRanking: z.enum(['bm25', 'pg_textsearch', 'ts_rank']).openapi({ description: 'BM25 in the embedded store, pg_textsearch BM25, or Postgres full-text ranking' }),
         passages: z.number().int(),
       })
       .openapi({ description: 'Where the passages are searched' }),

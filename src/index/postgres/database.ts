@@ -11,12 +11,16 @@ import { SEARCH_EF } from '../vectorStore.js';
  *   archive_meta   the live manifest ('manifest') and whether a build is under way ('build')
  *   model_files    the archive's built-in model, in parts (every machine that serves it needs it)
  *   documents      metadata and clean text; embedding_key says which model and chunking embedded it
- *   passages       a document's passages: offsets, their BM25 terms (our tokenizer's stems, so both
- *                  stores rank the same words) alone and with their neighbours, and their vector
- *   lexicon        passages per term, for the answer's word weights (idf)
+ *   passages       a document's passages: offsets, their vector, and their lengths in terms alone
+ *                  and with their neighbours (BM25's length norms)
+ *   lexical_terms  the terms (our tokenizer's stems, so both stores rank the same words), with the
+ *                  passages and the contexts (passage and neighbours) holding each: BM25's idf
+ *   postings       which passages (field 0) and contexts (field 1) hold a term, how often, and the
+ *                  text's length as Lucene stores it: the embedded store's inverted index as rows,
+ *                  so BM25 is scored from them exactly as the embedded store scores it
  *
- * The vector column takes its dimension, and the HNSW and BM25 indexes their settings, from the
- * build (ensureSearchIndexes), since they follow the model and config rather than the schema.
+ * The vector column takes its dimension, and the HNSW index its settings, from the build
+ * (ensureVectorIndex), since they follow the model rather than the schema.
  */
 const MIGRATIONS: string[] = [
   `CREATE EXTENSION IF NOT EXISTS vector;
@@ -47,6 +51,42 @@ const MIGRATIONS: string[] = [
    CREATE TABLE lexicon (term text PRIMARY KEY, passages integer NOT NULL);`,
   // Headings found by PDF layout and HTML markup: [{start, end, level}].
   `ALTER TABLE documents ADD COLUMN headings jsonb;`,
+  // BM25 from postings in tables (any server with pgvector ranks as the embedded store does), made
+  // from the terms columns they replace, which pg_textsearch or ts_rank ranked.
+  `CREATE TABLE lexical_terms (
+     id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     term text NOT NULL UNIQUE,
+     passages integer NOT NULL DEFAULT 0,
+     contexts integer NOT NULL DEFAULT 0
+   );
+   CREATE TABLE postings (
+     field smallint NOT NULL,
+     term_id integer NOT NULL,
+     passage integer NOT NULL,
+     tf integer NOT NULL,
+     length integer NOT NULL,
+     PRIMARY KEY (field, term_id, passage) INCLUDE (tf, length)
+   );
+   CREATE INDEX postings_passage ON postings (passage);
+   ALTER TABLE passages ADD COLUMN terms_length integer NOT NULL DEFAULT 0, ADD COLUMN context_length integer NOT NULL DEFAULT 0;
+   -- lucene_length in src/index/lexicalIndex.ts: exact below 32, then four significant bits past 24.
+   CREATE OR REPLACE FUNCTION pg_temp.lucene_length(n integer) RETURNS integer LANGUAGE sql IMMUTABLE AS
+     $$ SELECT CASE WHEN n - 24 < 8 THEN n ELSE 24 + (((n - 24) >> s) << s) END FROM (SELECT length(ltrim((n - 24)::bit(32)::text, '0')) - 4 AS s) AS shift $$;
+   CREATE TEMP TABLE words ON COMMIT DROP AS
+     SELECT p.id AS passage, f.field, w.term, count(*)::int AS tf
+     FROM passages p, LATERAL (VALUES (0::smallint, p.terms), (1::smallint, p.context_terms)) AS f(field, text), unnest(string_to_array(f.text, ' ')) AS w(term)
+     WHERE w.term <> '' GROUP BY p.id, f.field, w.term;
+   UPDATE passages p SET terms_length = coalesce(l.terms, 0), context_length = coalesce(l.contexts, 0)
+     FROM (SELECT passage, sum(tf) FILTER (WHERE field = 0) AS terms, sum(tf) FILTER (WHERE field = 1) AS contexts FROM words GROUP BY passage) AS l WHERE p.id = l.passage;
+   INSERT INTO lexical_terms (term, passages, contexts)
+     SELECT term, count(*) FILTER (WHERE field = 0), count(*) FILTER (WHERE field = 1) FROM words GROUP BY term;
+   INSERT INTO postings (field, term_id, passage, tf, length)
+     SELECT w.field, t.id, w.passage, w.tf, pg_temp.lucene_length(CASE w.field WHEN 0 THEN p.terms_length ELSE p.context_length END)
+     FROM words w JOIN lexical_terms t USING (term) JOIN passages p ON p.id = w.passage;
+   ALTER TABLE passages DROP COLUMN terms, DROP COLUMN context_terms;
+   DROP TABLE lexicon;
+   DROP FUNCTION pg_temp.lucene_length(integer);
+   UPDATE archive_meta SET value = jsonb_build_object('dim', value -> 'dim') WHERE key = 'search';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -95,6 +135,8 @@ const tuned = new WeakSet<pg.PoolClient>();
 export async function searchConnection(pool: pg.Pool): Promise<pg.PoolClient> {
   const client = await pool.connect();
   if (!tuned.has(client)) {
+    // A connection the server drops while checked out emits 'error' (unheard, it would end the process); its query fails anyway.
+    client.on('error', () => {});
     await client.query(`SET hnsw.ef_search = ${SEARCH_EF}`);
     await client.query('SET hnsw.iterative_scan = relaxed_order').catch(() => {});
     tuned.add(client);
@@ -105,6 +147,11 @@ export async function searchConnection(pool: pg.Pool): Promise<pg.PoolClient> {
 /** Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws. */
 export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // The server may drop the connection between two statements (a build embeds for minutes between
+  // writes): the client then emits 'error', which would end the process unheard; the next statement fails.
+  let lost: Error | undefined;
+  const onError = (e: Error) => (lost = e);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -114,22 +161,23 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
     await client.query('ROLLBACK').catch(() => {});
     throw e;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost); // a lost connection is closed, not returned to the pool
   }
 }
 
-/** Where the URL points, without its password, for messages. */
-export const describeUrl = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+/** Where the URL points, without its password or its parameters, for messages. */
+export const describeUrl = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@').replace(/\?.*$/, '');
 
 /** Errors of reaching the server (refused, reset, timed out, shut down), as opposed to a query's own. */
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
 
 /**
  * Runs `work` against the database at `url`, turning a failure to reach it into StoreUnavailableError
- * naming its host and port: a search then answers 503, and the pool reconnects by itself once the
- * server is back.
+ * naming its host and port and saying what follows (`then`): a search then answers 503, and the pool
+ * reconnects by itself once the server is back.
  */
-export async function reaching<T>(url: string, work: () => Promise<T>): Promise<T> {
+export async function reaching<T>(url: string, work: () => Promise<T>, then = 'searches work again by themselves once it is back.'): Promise<T> {
   try {
     return await work();
   } catch (e) {
@@ -137,7 +185,7 @@ export async function reaching<T>(url: string, work: () => Promise<T>): Promise<
     const lost = CONNECTION_CODES.has(error.code ?? '') || error.code?.startsWith('08') || /Connection terminated|timeout exceeded when trying to connect|connection error|Client was closed/i.test(error.message);
     if (!lost) throw e;
     const host = URL.canParse(url) ? new URL(url).host : describeUrl(url);
-    throw new StoreUnavailableError(`The database at ${host} cannot be reached (${error.message || error.code}); searches work again by themselves once it is back.`);
+    throw new StoreUnavailableError(`The database at ${host} cannot be reached (${error.message || error.code}); ${then}`);
   }
 }
 

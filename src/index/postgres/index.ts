@@ -7,34 +7,33 @@ import { UserError, type Config } from '../../config.js';
 import { groupBy } from '../../group.js';
 import { bySource } from '../../ingest/index.js';
 import { lexicalTerms } from '../../text/tokens.js';
+import type { Embedder } from '../../embed/index.js';
 import type { Chunk, SourceDocument } from '../../types.js';
 import { StoredChunk } from '../artifacts.js';
+import { luceneLength } from '../lexicalIndex.js';
 import type { ArchiveIndex, BuildOptions, BuildReport } from '../types.js';
 import { fileChanges, FORMAT_VERSION, IndexDamagedError, ManifestSchema, manifestId, type Manifest, type ManifestInputs } from '../manifest.js';
 import { removeUnusedModels, type ModelRecord } from '../model.js';
 import { assembleIndex, contextTexts, formatsOf, passageText, readBuildInputs } from '../plan.js';
 import { EF_CONSTRUCTION, M } from '../vectorStore.js';
-import { describeUrl, openDatabase, transaction } from './database.js';
-import { INDEX_NAMES, PostgresStore, vectorLiteral, type DatabaseRanking } from './store.js';
+import { describeUrl, openDatabase, reaching, transaction } from './database.js';
+import { FIELD, PostgresStore, VECTOR_INDEX, vectorLiteral, type Lexicon } from './store.js';
 
 export { PostgresStore } from './store.js';
-export { closeDatabase, describeUrl, openDatabase, schemaAdvice, SCHEMA_VERSION } from './database.js';
+export { closeDatabase, describeUrl, openDatabase, schemaAdvice, SCHEMA_VERSION, transaction } from './database.js';
 
 
 /** A value for a jsonb column (null when absent). */
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
-/** Passages embedded and written per transaction: a crash loses at most one batch, never part of a document. */
+/** Passages embedded and written at a time (the whole build is one transaction; this bounds memory). */
 const BATCH_PASSAGES = 512;
 /** Model files are stored in parts of this size (a bytea value is sent whole). */
 const MODEL_PART_BYTES = 8 * 1024 * 1024;
 
-/** What the search indexes were made for; a build that wants others drops and recreates them. */
+/** What the HNSW index was made for; a model of another dimension drops and recreates it. */
 interface SearchSettings {
   dim: number;
-  ranking: DatabaseRanking;
-  k1: number;
-  b: number;
 }
 
 async function readMeta<T>(db: pg.Pool | pg.PoolClient, key: string): Promise<T | null> {
@@ -50,8 +49,9 @@ const where = (config: Config) => `The database at ${describeUrl(config.store.da
 
 /**
  * The live manifest kept in the database, or null when no build has finished there. Throws
- * IndexDamagedError while a build is unfinished (one that died is resumed by the next). A machine
- * serving the archive for the first time gets its built-in model from the database into indexDir.
+ * IndexDamagedError when an earlier version's build died midway (those committed as they went; the
+ * next build replaces what it wrote). A machine serving the archive for the first time gets its
+ * built-in model from the database into indexDir.
  */
 export async function readPostgresManifest(config: Config): Promise<Manifest | null> {
   const pool = await openDatabase(config);
@@ -129,24 +129,35 @@ export async function openPostgresIndex(config: Config): Promise<ArchiveIndex> {
  */
 async function loadPassages(config: Config, manifest: Manifest, documents: SourceDocument[]): Promise<ArchiveIndex> {
   const pool = await openDatabase(config);
-  const settings = await readMeta<SearchSettings>(pool, 'search');
-  const present = new Set((await pool.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'passages'")).rows.map((r) => r.indexname));
-  const missing = settings ? [INDEX_NAMES.embedding, INDEX_NAMES.terms[settings.ranking], INDEX_NAMES.context[settings.ranking]].filter((name) => !present.has(name)) : ['all'];
-  if (missing.length) throw new IndexDamagedError(`${where(config)} is missing search indexes (${missing.join(', ')})`);
-  const { rows: passages } = await pool.query<{ id: number; document_id: string; start_offset: number; end_offset: number }>('SELECT id, document_id, start_offset, end_offset FROM passages ORDER BY document_id, position');
+  const { rows: present } = await pool.query("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'passages' AND indexname = $1", [VECTOR_INDEX]);
+  if (!present.length) throw new IndexDamagedError(`${where(config)} is missing its vector index (${VECTOR_INDEX})`);
+  const { rows: passages } = await pool.query<{ id: number; document_id: string; start_offset: number; end_offset: number; terms_length: number; context_length: number }>(
+    'SELECT id, document_id, start_offset, end_offset, terms_length, context_length FROM passages ORDER BY document_id, position',
+  );
   if (passages.length !== manifest.counts.chunks) throw new IndexDamagedError(`${where(config)} holds ${passages.length} passages, its manifest says ${manifest.counts.chunks}`);
   const byDocument = groupBy(passages, (p) => p.document_id);
   const sorted = [...documents].sort(bySource);
   const chunks: Chunk[] = [];
   const rows: number[] = [];
+  const total = { passage: 0, context: 0 };
   for (const doc of sorted) {
     for (const p of byDocument.get(doc.id) ?? []) {
       chunks.push(new StoredChunk(chunks.length, doc, p.start_offset, p.end_offset));
       rows.push(p.id);
+      total.passage += p.terms_length;
+      total.context += p.context_length;
     }
   }
-  const lexicon = new Map((await pool.query<{ term: string; passages: number }>('SELECT term, passages FROM lexicon')).rows.map((r) => [r.term, r.passages]));
-  return assembleIndex(manifest, sorted, chunks, new PostgresStore(pool, config.store.databaseUrl!, Int32Array.from(rows), settings!.ranking, lexicon));
+  const { rows: terms } = await pool.query<{ id: number; term: string; passages: number; contexts: number }>('SELECT id, term, passages, contexts FROM lexical_terms');
+  const n = Math.max(chunks.length, 1);
+  const lexicon: Lexicon = {
+    slots: new Map(terms.map((t, slot) => [t.term, slot])),
+    ids: Int32Array.from(terms, (t) => t.id),
+    passages: Int32Array.from(terms, (t) => t.passages),
+    contexts: Int32Array.from(terms, (t) => t.contexts),
+    averageLength: { passage: total.passage / n, context: total.context / n },
+  };
+  return assembleIndex(manifest, sorted, chunks, new PostgresStore(pool, config.store.databaseUrl!, Int32Array.from(rows), lexicon, config.retrieval.bm25));
 }
 
 async function readPreviousIndex(config: Config): Promise<ArchiveIndex | null> {
@@ -166,101 +177,94 @@ function embeddingKey(inputs: ManifestInputs): string {
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
-/** Passages per term among these passages' terms (each passage counts a term once). */
-function termCounts(termLists: string[]): Map<string, number> {
+/** A text's terms with how often each occurs, and its length in terms. */
+function termCounts(text: string): { counts: Map<string, number>; length: number } {
+  const terms = lexicalTerms(text);
   const counts = new Map<string, number>();
-  for (const list of termLists) for (const term of new Set(list.split(' ').filter(Boolean))) counts.set(term, (counts.get(term) ?? 0) + 1);
-  return counts;
+  for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return { counts, length: terms.length };
 }
 
-async function addToLexicon(client: pg.PoolClient, counts: Map<string, number>, sign: 1 | -1): Promise<void> {
-  if (!counts.size) return;
-  await client.query(
-    'INSERT INTO lexicon (term, passages) SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT (term) DO UPDATE SET passages = lexicon.passages + excluded.passages',
-    [[...counts.keys()], [...counts.values()].map((n) => sign * n)],
-  );
-  if (sign < 0) await client.query('DELETE FROM lexicon WHERE passages <= 0');
-}
-
-/** The lexical ranking this database can give: pg_textsearch where installed, unless full-text ranking is configured. */
-async function chooseRanking(pool: pg.Pool, config: Config, log: (message: string) => void): Promise<DatabaseRanking> {
-  if (config.store.lexical === 'fulltext') return 'ts_rank';
-  const { rows } = await pool.query("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_textsearch'");
-  if (!rows.length) return 'ts_rank';
-  try {
-    await pool.query('CREATE EXTENSION IF NOT EXISTS pg_textsearch');
-    return 'pg_textsearch';
-  } catch (e) {
-    // Installed but not loadable (some servers want it in shared_preload_libraries, or a superuser to create it).
-    log(`pg_textsearch is installed but could not be enabled: ${(e as Error).message}`);
-    return 'ts_rank';
-  }
-}
-
-async function dropSearchIndexes(pool: pg.Pool): Promise<void> {
-  const names = [INDEX_NAMES.embedding, ...Object.values(INDEX_NAMES.terms), ...Object.values(INDEX_NAMES.context)];
-  for (const name of names) await pool.query(`DROP INDEX IF EXISTS ${name}`);
-}
-
-/** The HNSW index over the passages' vectors (cosine, the embedded graph's settings), created where missing. */
-export async function ensureVectorIndex(pool: pg.Pool): Promise<void> {
+/** The HNSW index over the passages' vectors (cosine, the embedded graph's settings), created where missing; in a transaction. */
+export async function ensureVectorIndex(client: pg.PoolClient): Promise<void> {
   // pgvector builds the graph far faster while it fits in maintenance_work_mem (its documentation's advice).
-  await transaction(pool, async (client) => {
-    await client.query("SET LOCAL maintenance_work_mem = '1GB'");
-    await client.query(`CREATE INDEX IF NOT EXISTS ${INDEX_NAMES.embedding} ON passages USING hnsw (embedding vector_cosine_ops) WITH (m = ${M}, ef_construction = ${EF_CONSTRUCTION})`);
-  });
+  await client.query("SET LOCAL maintenance_work_mem = '1GB'");
+  await client.query(`CREATE INDEX IF NOT EXISTS ${VECTOR_INDEX} ON passages USING hnsw (embedding vector_cosine_ops) WITH (m = ${M}, ef_construction = ${EF_CONSTRUCTION})`);
 }
 
-/** The HNSW index and both lexical indexes, created where missing. */
-async function ensureSearchIndexes(pool: pg.Pool, settings: SearchSettings): Promise<void> {
-  await ensureVectorIndex(pool);
-  for (const [column, names] of [['terms', INDEX_NAMES.terms], ['context_terms', INDEX_NAMES.context]] as const) {
-    // Terms are our tokenizer's stems, so the 'simple' configuration (no stop words, no stemming) takes them as they are.
-    const using = settings.ranking === 'pg_textsearch' ? `bm25 (${column}) WITH (text_config = 'simple', k1 = ${settings.k1}, b = ${settings.b})` : `gin (to_tsvector('simple', ${column}))`;
-    await pool.query(`CREATE INDEX IF NOT EXISTS ${names[settings.ranking]} ON passages USING ${using}`);
-  }
-}
-
-/** Deletes documents with their passages, and their passages' terms from the lexicon, in one transaction. */
-async function deleteDocuments(pool: pg.Pool, ids: string[]): Promise<void> {
-  await transaction(pool, async (client) => {
-    const { rows } = await client.query<{ terms: string }>('DELETE FROM passages WHERE document_id = ANY($1) RETURNING terms', [ids]);
-    await client.query('DELETE FROM documents WHERE id = ANY($1)', [ids]);
-    await addToLexicon(client, termCounts(rows.map((r) => r.terms)), -1);
-  });
+/** Deletes documents with their passages and postings, taking their terms' counts off the lexicon. */
+async function deleteDocuments(client: pg.PoolClient, ids: string[]): Promise<void> {
+  await client.query(
+    `WITH gone AS (DELETE FROM postings WHERE passage IN (SELECT id FROM passages WHERE document_id = ANY($1)) RETURNING field, term_id)
+     UPDATE lexical_terms t SET passages = t.passages - g.passages, contexts = t.contexts - g.contexts
+     FROM (SELECT term_id, count(*) FILTER (WHERE field = ${FIELD.passage}) AS passages, count(*) FILTER (WHERE field = ${FIELD.context}) AS contexts FROM gone GROUP BY term_id) g
+     WHERE t.id = g.term_id`,
+    [ids],
+  );
+  await client.query('DELETE FROM passages WHERE document_id = ANY($1)', [ids]);
+  await client.query('DELETE FROM documents WHERE id = ANY($1)', [ids]);
 }
 
 /**
- * Adds whole documents in one transaction: each with all its passages (`chunks`, ids their
- * positions in their documents), their vectors, BM25 terms and terms in context, and the lexicon's counts.
+ * Adds whole documents: each with all its passages (`chunks`, ids their positions in their
+ * documents), their vectors and lengths, the postings of their terms alone and in context, and the
+ * lexicon's counts.
  */
-async function addDocuments(pool: pg.Pool, docs: SourceDocument[], chunks: Chunk[], vectors: Float32Array[], contexts: string[], key: string): Promise<void> {
-  const terms = chunks.map((c) => lexicalTerms(c.text).join(' '));
-  const contextTerms = contexts.map((t) => lexicalTerms(t).join(' '));
-  await transaction(pool, async (client) => {
-    await client.query(
-      'INSERT INTO documents (id, source, title, date, publisher, url, page_starts, headings, text, embedding_key) SELECT u.*, $10 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[]) AS u',
-      [docs.map((d) => d.id), docs.map((d) => d.source), docs.map((d) => d.title), docs.map((d) => d.date), docs.map((d) => d.publisher), docs.map((d) => d.url), docs.map((d) => json(d.pageStarts)), docs.map((d) => json(d.headings)), docs.map((d) => d.text), key],
-    );
-    await client.query(
-      'INSERT INTO passages (document_id, position, start_offset, end_offset, terms, context_terms, embedding) SELECT d, p, s, e, t, c, v::vector FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::text[], $7::text[]) AS u(d, p, s, e, t, c, v)',
-      [chunks.map((c) => c.docId), chunks.map((c) => c.id), chunks.map((c) => c.start), chunks.map((c) => c.end), terms, contextTerms, vectors.map(vectorLiteral)],
-    );
-    await addToLexicon(client, termCounts(terms), 1);
-  });
+async function addDocuments(client: pg.PoolClient, docs: SourceDocument[], chunks: Chunk[], vectors: Float32Array[], contexts: string[], key: string): Promise<void> {
+  const fields = [chunks.map((c) => termCounts(c.text)), contexts.map(termCounts)];
+  await client.query(
+    'INSERT INTO documents (id, source, title, date, publisher, url, page_starts, headings, text, embedding_key) SELECT u.*, $10 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[]) AS u',
+    [docs.map((d) => d.id), docs.map((d) => d.source), docs.map((d) => d.title), docs.map((d) => d.date), docs.map((d) => d.publisher), docs.map((d) => d.url), docs.map((d) => json(d.pageStarts)), docs.map((d) => json(d.headings)), docs.map((d) => d.text), key],
+  );
+  const { rows: made } = await client.query<{ id: number }>(
+    `INSERT INTO passages (document_id, position, start_offset, end_offset, terms_length, context_length, embedding)
+     SELECT d, p, s, e, l, c, v::vector FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::text[]) WITH ORDINALITY AS u(d, p, s, e, l, c, v, n) ORDER BY n RETURNING id`,
+    [chunks.map((c) => c.docId), chunks.map((c) => c.id), chunks.map((c) => c.start), chunks.map((c) => c.end), fields[0].map((f) => f.length), fields[1].map((f) => f.length), vectors.map(vectorLiteral)],
+  );
+  const terms = [...new Set(fields.flatMap((f) => f.flatMap((t) => [...t.counts.keys()])))];
+  await client.query('INSERT INTO lexical_terms (term) SELECT unnest($1::text[]) ON CONFLICT (term) DO NOTHING', [terms]);
+  const { rows: ids } = await client.query<{ id: number; term: string }>('SELECT id, term FROM lexical_terms WHERE term = ANY($1)', [terms]);
+  const idOf = new Map(ids.map((r) => [r.term, r.id]));
+  const postings = { field: [] as number[], term: [] as number[], passage: [] as number[], tf: [] as number[], length: [] as number[] };
+  const held = new Map<number, [number, number]>(); // term id: passages and contexts newly holding it
+  for (const [field, perChunk] of [[FIELD.passage, fields[0]], [FIELD.context, fields[1]]] as const) {
+    perChunk.forEach(({ counts, length }, i) => {
+      for (const [term, tf] of counts) {
+        const id = idOf.get(term)!;
+        postings.field.push(field);
+        postings.term.push(id);
+        postings.passage.push(made[i].id);
+        postings.tf.push(tf);
+        postings.length.push(luceneLength(length));
+        const n = held.get(id) ?? [0, 0];
+        n[field]++;
+        held.set(id, n);
+      }
+    });
+  }
+  await client.query('INSERT INTO postings (field, term_id, passage, tf, length) SELECT * FROM unnest($1::smallint[], $2::int[], $3::int[], $4::int[], $5::int[])', [postings.field, postings.term, postings.passage, postings.tf, postings.length]);
+  await client.query('UPDATE lexical_terms t SET passages = t.passages + u.p, contexts = t.contexts + u.c FROM unnest($1::int[], $2::int[], $3::int[]) AS u(id, p, c) WHERE t.id = u.id', [
+    [...held.keys()],
+    [...held.values()].map((n) => n[0]),
+    [...held.values()].map((n) => n[1]),
+  ]);
 }
 
+/** The key of pg_advisory_xact_lock under which builds run one at a time (a second waits for the first). */
+const BUILD_LOCK = 7_340_002;
+
 /**
- * Brings the database's index up to date with the corpus. A document whose text, title and
- * embedding key match its row is kept as it is; every other row is deleted and every new or
- * changed document is chunked, embedded and written, a batch of documents per transaction (so a
- * crash leaves whole documents only, and the next build carries on from them). The manifest is
- * written last; until then the database says a build is under way.
+ * Brings the database's index up to date with the corpus, in one transaction: a document whose
+ * text, title and embedding key match its row is kept as it is; every other row is deleted and
+ * every new or changed document is chunked, embedded and written; the manifest last. Searches see
+ * the previous index until the commit, and a build that dies (or loses the database) leaves it as
+ * it was, as a crash leaves the embedded store's previous generation.
  */
 export async function buildPostgresIndex(config: Config, options: BuildOptions = {}): Promise<BuildReport> {
   const started = Date.now();
   const log = options.log ?? (() => {});
   const pool = await openDatabase(config);
+  const url = config.store.databaseUrl!;
   const loaded = options.previous?.store instanceof PostgresStore ? options.previous : null;
   const previous = loaded ?? (await readPreviousIndex(config));
   const previousModel = previous?.manifest ?? (await readMeta<ModelRecord>(pool, 'manifest'));
@@ -268,10 +272,41 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
   const { documents, skipped, ocr, sources, stamps, model, coverage, inputs, fullReason } = await readBuildInputs(config, options, previous, previousModel);
   const { embedder } = model;
   await storeModel(pool, config, inputs.model.folder);
-  await writeMeta(pool, 'build', { startedAt: new Date().toISOString() });
+  log(`Passages are kept in ${describeUrl(url)}, ranked by pgvector's HNSW and BM25 scored from the database's postings.`);
+  const { manifest, embedded } = await reaching(
+    url,
+    () => transaction(pool, (client) => writeIndex(client, config, options, { documents, embedder, inputs, stamps, coverage })),
+    'the build stopped and the previous index stays as it was; build again once it is back.',
+  );
+  // Fresh statistics for the planner, and the visibility map for index-only scans of the postings.
+  await reaching(url, () => pool.query('VACUUM (ANALYZE) postings, passages, lexical_terms'));
+  removeUnusedModels(config.indexDir, manifest.model.folder);
+  return {
+    manifest,
+    // The documents are the ones just written: only the passages' offsets and ids are read back.
+    index: await loadPassages(config, manifest, documents),
+    skipped,
+    ocr,
+    formats: formatsOf(documents),
+    changes: fileChanges(previous?.manifest.sources ?? {}, sources),
+    fullRebuild: fullReason,
+    embedded,
+    trained: model.trained,
+    embedder,
+    ms: Date.now() - started,
+  };
+}
 
+/** The build's writes, in its transaction: what changed deleted and written again, the manifest last. */
+async function writeIndex(
+  client: pg.PoolClient,
+  config: Config,
+  options: BuildOptions,
+  { documents, embedder, inputs, stamps, coverage }: Pick<Awaited<ReturnType<typeof readBuildInputs>>, 'documents' | 'inputs' | 'stamps' | 'coverage'> & { embedder: Embedder },
+): Promise<{ manifest: Manifest; embedded: number }> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [BUILD_LOCK]);
   const key = embeddingKey(inputs);
-  const { rows: existing } = await pool.query<{ id: string; source: string; title: string; text_md5: string; embedding_key: string }>('SELECT id, source, title, md5(text) AS text_md5, embedding_key FROM documents');
+  const { rows: existing } = await client.query<{ id: string; source: string; title: string; text_md5: string; embedding_key: string }>('SELECT id, source, title, md5(text) AS text_md5, embedding_key FROM documents');
   const rowBySource = new Map(existing.map((r) => [r.source, r]));
   const keep = new Set<string>();
   for (const doc of documents) {
@@ -281,36 +316,30 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
   const removed = existing.filter((r) => !keep.has(r.id)).map((r) => r.id);
   const added = documents.filter((d) => !keep.has(d.id));
 
-  for (let i = 0; i < removed.length; i += 1000) await deleteDocuments(pool, removed.slice(i, i + 1000));
+  for (let i = 0; i < removed.length; i += 1000) await deleteDocuments(client, removed.slice(i, i + 1000));
   // Metadata edited in the catalog (date, publisher, url) changes no passage: kept rows are updated in place.
   const kept = documents.filter((d) => keep.has(d.id));
   for (let i = 0; i < kept.length; i += 1000) {
     const part = kept.slice(i, i + 1000);
-    await pool.query(
+    await client.query(
       'UPDATE documents d SET date = u.date, publisher = u.publisher, url = u.url, page_starts = u.page_starts, headings = u.headings FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[]) AS u(id, date, publisher, url, page_starts, headings) WHERE d.id = u.id',
       [part.map((d) => d.id), part.map((d) => d.date), part.map((d) => d.publisher), part.map((d) => d.url), part.map((d) => json(d.pageStarts)), part.map((d) => json(d.headings))],
     );
   }
 
-  const settings: SearchSettings = { dim: embedder.info.dim, ranking: await chooseRanking(pool, config, log), ...config.retrieval.bm25 };
-  const before = await readMeta<SearchSettings>(pool, 'search');
-  const { rows: left } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM passages');
+  const settings: SearchSettings = { dim: embedder.info.dim };
+  const before = await readMeta<SearchSettings>(client, 'search');
+  const { rows: left } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM passages');
   const empty = left[0].n === 0;
-  if (JSON.stringify(before) !== JSON.stringify(settings) || (empty && added.length)) {
-    // Indexes are built faster over a loaded table than row by row, and new settings need new ones.
-    await dropSearchIndexes(pool);
+  if (before?.dim !== settings.dim || (empty && added.length)) {
+    // The graph is built faster over a loaded table than row by row, and another dimension needs another one.
+    await client.query(`DROP INDEX IF EXISTS ${VECTOR_INDEX}`);
     if (before?.dim !== settings.dim) {
       if (!empty) throw new Error(`the passages table holds vectors of dimension ${before?.dim} and the model gives ${settings.dim}`);
-      await pool.query(`ALTER TABLE passages ALTER COLUMN embedding TYPE vector(${settings.dim})`);
+      await client.query(`ALTER TABLE passages ALTER COLUMN embedding TYPE vector(${settings.dim})`);
     }
-    await writeMeta(pool, 'search', settings);
+    await writeMeta(client, 'search', settings);
   }
-  const url = describeUrl(config.store.databaseUrl!);
-  log(
-    settings.ranking === 'pg_textsearch'
-      ? `Passages are kept in ${url}, ranked by pgvector's HNSW and pg_textsearch's BM25.`
-      : `Passages are kept in ${url}, ranked by pgvector's HNSW and, with no pg_textsearch extension (or store.lexical "fulltext"), by Postgres full-text ranking (ts_rank), not BM25.`,
-  );
 
   const byId = new Map(documents.map((d) => [d.id, d]));
   // A pending chunk's id is its position in its document.
@@ -326,33 +355,19 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
     }
     const chunks = batch.flatMap((p) => p.chunks);
     const vectors = await embedder.embed(chunks.map((c) => passageText(c, byId.get(c.docId)!, config)), 'passage', (n) => options.onProgress?.('embed', done + n, total));
-    await addDocuments(pool, batch.map((p) => p.doc), chunks, vectors, contextTexts(chunks, byId, null), key);
+    await addDocuments(client, batch.map((p) => p.doc), chunks, vectors, contextTexts(chunks, byId, null), key);
     done += chunks.length;
     options.onProgress?.('embed', done, total);
   }
-  await ensureSearchIndexes(pool, settings);
+  await ensureVectorIndex(client);
+  await client.query('DELETE FROM lexical_terms WHERE passages = 0 AND contexts = 0');
 
-  const { rows: count } = await pool.query<{ documents: number; passages: number }>('SELECT (SELECT count(*)::int FROM documents) AS documents, (SELECT count(*)::int FROM passages) AS passages');
+  const { rows: count } = await client.query<{ documents: number; passages: number }>('SELECT (SELECT count(*)::int FROM documents) AS documents, (SELECT count(*)::int FROM passages) AS passages');
   const counts = { documents: count[0].documents, chunks: count[0].passages, vectorLabels: count[0].passages };
   const manifest: Manifest = { formatVersion: FORMAT_VERSION, id: manifestId(inputs), createdAt: new Date().toISOString(), ...inputs, stamps, counts, outOfVocabulary: coverage, artifacts: {} };
-  await transaction(pool, async (client) => {
-    await writeMeta(client, 'manifest', manifest);
-    await client.query("DELETE FROM archive_meta WHERE key = 'build'");
-    await client.query('DELETE FROM model_files WHERE folder IS DISTINCT FROM $1', [manifest.model.folder]);
-  });
-  removeUnusedModels(config.indexDir, manifest.model.folder);
-  return {
-    manifest,
-    // The documents are the ones just written: only the passages' offsets and ids are read back.
-    index: await loadPassages(config, manifest, documents),
-    skipped,
-    ocr,
-    formats: formatsOf(documents),
-    changes: fileChanges(previous?.manifest.sources ?? {}, sources),
-    fullRebuild: fullReason,
-    embedded: total,
-    trained: model.trained,
-    embedder,
-    ms: Date.now() - started,
-  };
+  await writeMeta(client, 'manifest', manifest);
+  // Left by an earlier version's build that died: this one replaces what it wrote.
+  await client.query("DELETE FROM archive_meta WHERE key = 'build'");
+  await client.query('DELETE FROM model_files WHERE folder IS DISTINCT FROM $1', [manifest.model.folder]);
+  return { manifest, embedded: total };
 }
