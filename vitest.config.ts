@@ -7,6 +7,9 @@ export default defineConfig({
     globalSetup: ['tests/setup/model.ts'],
     // onnxruntime and hnswlib are native addons: separate processes are safer than worker threads.
     pool: 'forks',
+    // Two files at a time on two cores (vitest's default is one fewer than the cores): many tests wait
+    // on servers, a database or a browser, so two overlap well.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 180_000,
   },
