@@ -28,7 +28,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../src/config.js';
 import { closeDatabase, ensureVectorIndex, openDatabase, transaction } from '../src/index/postgres/index.js';
 import { denseSql, vectorLiteral } from '../src/index/postgres/store.js';
-import { startPglite } from './pglite.js';
+import { schemaOnServer, startPglite } from './pglite.js';
 import { progressBar } from '../src/cli/progress.js';
 import { DEFAULT_BUILTIN_OPTIONS } from '../src/embed/builtinModel.js';
 import { seededRandom } from '../src/embed/train/random.js';
@@ -159,18 +159,10 @@ function embeddedStore(): BenchedStore {
 /** Postgres: the schema a build migrates to, rows written in batches as a build writes them, then its HNSW index; searched with the store's SQL. */
 async function postgresStore(): Promise<BenchedStore> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-scale-pg-'));
-  const schema = `bench_scale_${process.pid}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: options.databaseUrl });
-    await client.connect();
-    await client.query(sql).finally(() => client.end());
-  };
   let server: { url: string; stop(): Promise<void> };
   if (options.databaseUrl) {
-    await admin(`CREATE SCHEMA ${schema}`);
-    const url = new URL(options.databaseUrl);
-    url.searchParams.set('options', `-c search_path=${schema},public`);
-    server = { url: url.toString(), stop: () => admin(`DROP SCHEMA ${schema} CASCADE`) };
+    const own = await schemaOnServer(options.databaseUrl, `bench_scale_${process.pid}`);
+    server = { url: own.url, stop: own.drop };
   } else {
     server = await startPglite({ dataDir: dir });
   }

@@ -23,6 +23,7 @@ import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sente
 import { readCorpus } from '../src/ingest/index.js';
 import { checkExtraction, locateCouncilDocs, pageEdgeLines, readCouncilSuite, scoreCouncilAnswer, summarizeCouncil, type BatchAnswer, type ExtractionCheck } from '../src/eval/council.js';
 import { openIndex } from '../src/index/index.js';
+import { describeUrl } from '../src/index/postgres/index.js';
 import { startPglite } from './pglite.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -244,7 +245,7 @@ if (runs('scifact')) {
     // The same archive kept in Postgres, through the same CLI at equal settings: the server at
     // --database-url, or PGlite (in this process, behind its socket).
     const postgres = options.databaseUrl ? { url: options.databaseUrl, stop: async () => {} } : await startPglite();
-    const where = options.databaseUrl ? `the server at ${options.databaseUrl.replace(/:[^:@/]*@/, ':***@')}` : 'PGlite';
+    const where = options.databaseUrl ? `the server at ${describeUrl(options.databaseUrl)}` : 'PGlite';
     try {
       writeFileSync(configFile, JSON.stringify({ ...settingsFor(defaults), store: { databaseUrl: postgres.url, connections: options.databaseUrl ? 4 : 1 } }));
       log(`Postgres store (${where}): npm run build-index -- ${paths.join(' ')}, then batch as above (ARCHIVE_CONFIG=${configFile})`);

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 
 /**
  * Postgres in this process (PGlite: Postgres compiled to WebAssembly, from npm) with pgvector,
@@ -25,6 +26,23 @@ export async function startPglite(options: { dataDir?: string; port?: number; ma
       await db.close();
     },
   };
+}
+
+/**
+ * A schema of its own on the server at `serverUrl` (tests and benchmarks that share one real server
+ * do not meet): its URL, whose connections search it first (then public, where pgvector is), and a
+ * drop that removes it with everything in it.
+ */
+export async function schemaOnServer(serverUrl: string, schema: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    await client.query(sql).finally(() => client.end());
+  };
+  await run(`CREATE SCHEMA ${schema}`);
+  const url = new URL(serverUrl);
+  url.searchParams.set('options', `-c search_path=${schema},public`);
+  return { url: url.toString(), drop: () => run(`DROP SCHEMA ${schema} CASCADE`) };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

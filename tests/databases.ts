@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { closeDatabase } from '../src/index/postgres/index.js';
-import { startPglite } from '../scripts/pglite.js';
+import { schemaOnServer, startPglite } from '../scripts/pglite.js';
 import { tempDir } from './helpers.js';
 
 /**
@@ -43,20 +42,12 @@ export async function testDatabase(kind: DatabaseKind, options: { maxConnections
     };
   }
   if (!SERVER_URL) throw new Error(skipReason(kind)!);
-  const schema = `test_${process.pid}_${++schemas}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: SERVER_URL });
-    await client.connect();
-    await client.query(sql).finally(() => client.end());
-  };
-  await admin(`CREATE SCHEMA ${schema}`);
-  const url = new URL(SERVER_URL);
-  url.searchParams.set('options', `-c search_path=${schema},public`);
+  const own = await schemaOnServer(SERVER_URL, `test_${process.pid}_${++schemas}`);
   return {
-    url: url.toString(),
+    url: own.url,
     async stop() {
-      await closeDatabase(url.toString());
-      await admin(`DROP SCHEMA ${schema} CASCADE`);
+      await closeDatabase(own.url);
+      await own.drop();
     },
   };
 }

@@ -21,6 +21,14 @@ export function luceneLength(length: number): number {
   return FREE + ((rest >>> shift) << shift);
 }
 
+/** A text's terms (our tokenizer's) with how often each occurs, and its length in terms: what BM25 reads of a text, in either store. */
+export function termCounts(text: string): { counts: Map<string, number>; length: number } {
+  const terms = lexicalTerms(text);
+  const counts = new Map<string, number>();
+  for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return { counts, length: terms.length };
+}
+
 /** Lucene's BM25 idf of a term found in `df` of `n` texts: ln(1 + (n - df + 0.5) / (df + 0.5)). Both stores weigh words with it. */
 export const bm25Idf = (n: number, df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
 
@@ -66,11 +74,9 @@ export class LexicalIndex {
         counts = previous[from];
         lengths[label] = reuse!.from.lengths[from];
       } else {
-        const terms = lexicalTerms(text);
-        lengths[label] = terms.length;
-        const tally = new Map<string, number>();
-        for (const t of terms) tally.set(t, (tally.get(t) ?? 0) + 1);
-        counts = [...tally];
+        const tally = termCounts(text);
+        lengths[label] = tally.length;
+        counts = [...tally.counts];
       }
       for (const [term, tf] of counts) {
         let list = building.get(term);

@@ -6,11 +6,10 @@ import { chunkDocument } from '../../chunk/index.js';
 import { UserError, type Config } from '../../config.js';
 import { groupBy } from '../../group.js';
 import { bySource } from '../../ingest/index.js';
-import { lexicalTerms } from '../../text/tokens.js';
 import type { Embedder } from '../../embed/index.js';
 import type { Chunk, SourceDocument } from '../../types.js';
 import { StoredChunk } from '../artifacts.js';
-import { luceneLength } from '../lexicalIndex.js';
+import { luceneLength, termCounts } from '../lexicalIndex.js';
 import type { ArchiveIndex, BuildOptions, BuildReport } from '../types.js';
 import { fileChanges, FORMAT_VERSION, IndexDamagedError, ManifestSchema, manifestId, type Manifest, type ManifestInputs } from '../manifest.js';
 import { removeUnusedModels, type ModelRecord } from '../model.js';
@@ -177,13 +176,14 @@ function embeddingKey(inputs: ManifestInputs): string {
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
-/** A text's terms with how often each occurs, and its length in terms. */
-function termCounts(text: string): { counts: Map<string, number>; length: number } {
-  const terms = lexicalTerms(text);
-  const counts = new Map<string, number>();
-  for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
-  return { counts, length: terms.length };
-}
+/**
+ * Moves the lexicon's counts by the postings a data-modifying statement (`changed`, without its
+ * RETURNING) wrote or deleted: each term's passages and contexts holding it, up or down.
+ */
+const movingCounts = (changed: string, sign: '+' | '-') => `WITH changed AS (${changed} RETURNING field, term_id)
+  UPDATE lexical_terms t SET passages = t.passages ${sign} c.passages, contexts = t.contexts ${sign} c.contexts
+  FROM (SELECT term_id, count(*) FILTER (WHERE field = ${FIELD.passage}) AS passages, count(*) FILTER (WHERE field = ${FIELD.context}) AS contexts FROM changed GROUP BY term_id) c
+  WHERE t.id = c.term_id`;
 
 /** The HNSW index over the passages' vectors (cosine, the embedded graph's settings), created where missing; in a transaction. */
 export async function ensureVectorIndex(client: pg.PoolClient): Promise<void> {
@@ -194,13 +194,7 @@ export async function ensureVectorIndex(client: pg.PoolClient): Promise<void> {
 
 /** Deletes documents with their passages and postings, taking their terms' counts off the lexicon. */
 async function deleteDocuments(client: pg.PoolClient, ids: string[]): Promise<void> {
-  await client.query(
-    `WITH gone AS (DELETE FROM postings WHERE passage IN (SELECT id FROM passages WHERE document_id = ANY($1)) RETURNING field, term_id)
-     UPDATE lexical_terms t SET passages = t.passages - g.passages, contexts = t.contexts - g.contexts
-     FROM (SELECT term_id, count(*) FILTER (WHERE field = ${FIELD.passage}) AS passages, count(*) FILTER (WHERE field = ${FIELD.context}) AS contexts FROM gone GROUP BY term_id) g
-     WHERE t.id = g.term_id`,
-    [ids],
-  );
+  await client.query(movingCounts('DELETE FROM postings WHERE passage IN (SELECT id FROM passages WHERE document_id = ANY($1))', '-'), [ids]);
   await client.query('DELETE FROM passages WHERE document_id = ANY($1)', [ids]);
   await client.query('DELETE FROM documents WHERE id = ANY($1)', [ids]);
 }
@@ -226,27 +220,23 @@ async function addDocuments(client: pg.PoolClient, docs: SourceDocument[], chunk
   const { rows: ids } = await client.query<{ id: number; term: string }>('SELECT id, term FROM lexical_terms WHERE term = ANY($1)', [terms]);
   const idOf = new Map(ids.map((r) => [r.term, r.id]));
   const postings = { field: [] as number[], term: [] as number[], passage: [] as number[], tf: [] as number[], length: [] as number[] };
-  const held = new Map<number, [number, number]>(); // term id: passages and contexts newly holding it
   for (const [field, perChunk] of [[FIELD.passage, fields[0]], [FIELD.context, fields[1]]] as const) {
     perChunk.forEach(({ counts, length }, i) => {
       for (const [term, tf] of counts) {
-        const id = idOf.get(term)!;
         postings.field.push(field);
-        postings.term.push(id);
+        postings.term.push(idOf.get(term)!);
         postings.passage.push(made[i].id);
         postings.tf.push(tf);
         postings.length.push(luceneLength(length));
-        const n = held.get(id) ?? [0, 0];
-        n[field]++;
-        held.set(id, n);
       }
     });
   }
-  await client.query('INSERT INTO postings (field, term_id, passage, tf, length) SELECT * FROM unnest($1::smallint[], $2::int[], $3::int[], $4::int[], $5::int[])', [postings.field, postings.term, postings.passage, postings.tf, postings.length]);
-  await client.query('UPDATE lexical_terms t SET passages = t.passages + u.p, contexts = t.contexts + u.c FROM unnest($1::int[], $2::int[], $3::int[]) AS u(id, p, c) WHERE t.id = u.id', [
-    [...held.keys()],
-    [...held.values()].map((n) => n[0]),
-    [...held.values()].map((n) => n[1]),
+  await client.query(movingCounts('INSERT INTO postings (field, term_id, passage, tf, length) SELECT * FROM unnest($1::smallint[], $2::int[], $3::int[], $4::int[], $5::int[])', '+'), [
+    postings.field,
+    postings.term,
+    postings.passage,
+    postings.tf,
+    postings.length,
   ]);
 }
 
@@ -273,13 +263,13 @@ export async function buildPostgresIndex(config: Config, options: BuildOptions =
   const { embedder } = model;
   await storeModel(pool, config, inputs.model.folder);
   log(`Passages are kept in ${describeUrl(url)}, ranked by pgvector's HNSW and BM25 scored from the database's postings.`);
-  const { manifest, embedded } = await reaching(
+  const { manifest, embedded, changed } = await reaching(
     url,
     () => transaction(pool, (client) => writeIndex(client, config, options, { documents, embedder, inputs, stamps, coverage })),
     'the build stopped and the previous index stays as it was; build again once it is back.',
   );
-  // Fresh statistics for the planner, and the visibility map for index-only scans of the postings.
-  await reaching(url, () => pool.query('VACUUM (ANALYZE) postings, passages, lexical_terms'));
+  // Fresh statistics for the planner, and the visibility map for index-only scans of the postings (a build that changed nothing leaves them as they were).
+  if (changed) await reaching(url, () => pool.query('VACUUM (ANALYZE) postings, passages, lexical_terms'));
   removeUnusedModels(config.indexDir, manifest.model.folder);
   return {
     manifest,
@@ -303,7 +293,7 @@ async function writeIndex(
   config: Config,
   options: BuildOptions,
   { documents, embedder, inputs, stamps, coverage }: Pick<Awaited<ReturnType<typeof readBuildInputs>>, 'documents' | 'inputs' | 'stamps' | 'coverage'> & { embedder: Embedder },
-): Promise<{ manifest: Manifest; embedded: number }> {
+): Promise<{ manifest: Manifest; embedded: number; changed: boolean }> {
   await client.query('SELECT pg_advisory_xact_lock($1)', [BUILD_LOCK]);
   const key = embeddingKey(inputs);
   const { rows: existing } = await client.query<{ id: string; source: string; title: string; text_md5: string; embedding_key: string }>('SELECT id, source, title, md5(text) AS text_md5, embedding_key FROM documents');
@@ -369,5 +359,5 @@ async function writeIndex(
   // Left by an earlier version's build that died: this one replaces what it wrote.
   await client.query("DELETE FROM archive_meta WHERE key = 'build'");
   await client.query('DELETE FROM model_files WHERE folder IS DISTINCT FROM $1', [manifest.model.folder]);
-  return { manifest, embedded: total };
+  return { manifest, embedded: total, changed: removed.length + added.length > 0 };
 }

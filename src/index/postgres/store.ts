@@ -62,12 +62,11 @@ export class PostgresStore implements PassageStore {
    * BM25 of one posting `p` joined to `q`, written as the embedded store computes it (same order of
    * operations, so the same doubles).
    */
-  private bm25Sql(text: string, params: unknown[]): { terms: number; q: string; score: (field: keyof typeof FIELD) => string } | null {
+  private bm25Sql(text: string, params: unknown[]): { q: string; score: (field: keyof typeof FIELD) => string } | null {
     const terms = this.terms(text);
     if (!terms.ids.length) return null;
     params.push(terms.ids, terms.passageIdf, terms.contextIdf, this.bm25.k1, this.bm25.b, this.lexicon.averageLength.passage, this.lexicon.averageLength.context);
     return {
-      terms: terms.ids.length,
       q: `q (term_id, idf, context_idf, k1, b, average, context_average) AS (SELECT t.*, $4::float8, $5::float8, $6::float8, $7::float8 FROM unnest($1::int[], $2::float8[], $3::float8[]) AS t)`,
       score: (field) => {
         const [idf, average] = field === 'passage' ? ['q.idf', 'q.average'] : ['q.context_idf', 'q.context_average'];
@@ -121,7 +120,8 @@ export class PostgresStore implements PassageStore {
     });
     // As the embedded store lists them: the dense side's best first, then the lexical side's others, best first.
     known.sort((x, y) => Number(y.byDense) - Number(x.byDense) || (x.byDense ? y.dense - x.dense : y.bm25 - x.bm25) || x.chunk - y.chunk);
-    return { chunks: known.map((c) => c.chunk), dense: known.map((c) => c.dense), bm25: known.map((c) => (sides.bm25 ? c.bm25 : 0)), context: known.map((c) => (sides.context ? c.context : 0)) };
+    // A field not asked is not summed (`scored` keeps to the fields asked): it is null, so 0.
+    return { chunks: known.map((c) => c.chunk), dense: known.map((c) => c.dense), bm25: known.map((c) => c.bm25), context: known.map((c) => c.context) };
   }
 
   async matching(query: string, minShare: number, allowed: AllowedDocuments): Promise<number[]> {
