@@ -103,11 +103,11 @@ const network = new ReaderNetwork(networkOptions, vectors, functionWords);
 const currentModel = async (): Promise<ReaderModel> => ({ version: 1, dims: { d: networkOptions.d, h: networkOptions.h, g: networkOptions.g }, functionWords, tensors: await network.weights(), checks: [], training: {} });
 
 /** Share of questions whose best-scored candidate answers, and mean reciprocal rank of the first answer. */
-function accuracy(reader: AnswerReader, questions: TrainingQuestion[]): { top1: number; mrr: number } {
+async function accuracy(reader: AnswerReader, questions: TrainingQuestion[]): Promise<{ top1: number; mrr: number }> {
   let top1 = 0;
   let mrr = 0;
   for (const q of questions) {
-    const scores = reader.score(q.question, q.candidates);
+    const scores = await reader.score(q.question, q.candidates);
     const order = scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     const rank = order.findIndex(([, i]) => q.labels[i]) + 1;
     if (rank === 1) top1++;
@@ -136,7 +136,7 @@ await network.train(
   (done, total) => bar.update(done, total),
   async (epoch, loss) => {
     const model = await currentModel();
-    const { top1, mrr } = accuracy(new AnswerReader(model, vectors), dev);
+    const { top1, mrr } = await accuracy(new AnswerReader(model, vectors), dev);
     epochs.push({ epoch: epoch + 1, loss: round(loss), devTop1: top1, devMrr: mrr });
     log(`\nepoch ${epoch + 1}: loss ${loss.toFixed(4)}, SQuAD dev top-1 ${top1}, MRR ${mrr}`);
     if (!best || top1 > best.top1) best = { epoch: epoch + 1, top1, model };
@@ -150,14 +150,14 @@ const reader = new AnswerReader(chosen, vectors);
 for (const [name, tensor] of Object.entries(chosen.tensors)) network.variables[name].assign(tf.tensor(tensor, network.variables[name].shape));
 const checkPairs = dev.slice(0, 4).flatMap((q) => q.candidates.slice(0, 2).map((c) => ({ question: q.question, ...c })));
 const networkScores = Array.from(await network.scorePairs(checkPairs).data());
-const runtimeScores = checkPairs.map((p) => reader.score(p.question, [p])[0]);
+const runtimeScores = await Promise.all(checkPairs.map(async (p) => (await reader.score(p.question, [p]))[0]));
 const disagreement = Math.max(...networkScores.map((s, i) => Math.abs(s - runtimeScores[i])));
 if (disagreement > 1e-3) throw new Error(`the runtime reader disagrees with the trained network by ${disagreement}`);
 
 const results = {
-  squadDev: accuracy(reader, dev),
-  squadTest: accuracy(reader, tests.squad),
-  wikiqaHeldOut: accuracy(reader, tests.wikiqa),
+  squadDev: await accuracy(reader, dev),
+  squadTest: await accuracy(reader, tests.squad),
+  wikiqaHeldOut: await accuracy(reader, tests.wikiqa),
   wordOverlap: { squadDev: overlapAccuracy(dev), squadTest: overlapAccuracy(tests.squad), wikiqaHeldOut: overlapAccuracy(tests.wikiqa) },
 };
 const model: ReaderModel = {

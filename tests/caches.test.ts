@@ -98,14 +98,14 @@ describe('the document texts cache', () => {
 });
 
 describe('the reader caches', () => {
-  it('score the same with room for 3 token states and 2 texts as with the defaults', () => {
+  it('score the same with room for 3 token states and 2 texts as with the defaults', async () => {
     const shipped = shippedAnswerReader();
     const tiny = new AnswerReader(shipped.model, shipped.vectors, { states: 3, texts: 2 });
     const fresh = new AnswerReader(shipped.model, shipped.vectors);
     const sentences = archive.index.chunks.slice(0, 3).map((c) => c.text);
     for (const question of ['Why did the 2016 bid fail?', 'Who did the council leaders write to?', 'Why did the 2016 bid fail?']) {
-      const expected = fresh.score(question, candidatesOf(sentences));
-      const got = tiny.score(question, candidatesOf(sentences));
+      const expected = await fresh.score(question, candidatesOf(sentences));
+      const got = await tiny.score(question, candidatesOf(sentences));
       got.forEach((score, i) => expect(score).toBeCloseTo(expected[i], 6));
     }
   });

@@ -118,14 +118,15 @@ export async function readPassages(reader: Reader, config: Config, query: string
   let sentenceNumber = 0;
   const union = (sets: Iterable<Iterable<string>>) => new Set([...sets].flatMap((s) => [...s]));
   const considered = Math.min(config.answer.passagesConsidered, passages.length);
+  // The reader reads each sentence of the passages the answer is chosen from, with its neighbours
+  // in the passage, all in one run. The passages below are not read: a passage's sentences then
+  // share reader features of 0, which cancel in the choice of its highlighted sentence (a softmax
+  // over its own sentences), so that choice rests on the rest.
+  const read = await reader.network.score(query, cached.slice(0, considered).flatMap((c) => candidatesOf(c.spans.map((span) => span.text))));
+  let readAt = 0;
   const sentences = passages.map((p, n) => {
     const { spans, vectors, terms, tags } = cached[n];
-    // The reader reads each sentence of the passages the answer is chosen from, with its neighbours
-    // in the passage. It is most of a query's reading time, so the passages below are not read: a
-    // passage's sentences then share reader features of 0, which cancel in the choice of its
-    // highlighted sentence (a softmax over its own sentences), so that choice rests on the rest.
-    const readerScores =
-      n < considered ? reader.network.score(query, candidatesOf(spans.map((span) => span.text))) : spans.map(() => 0);
+    const readerScores = n < considered ? read.slice(readAt, (readAt += spans.length)) : spans.map(() => 0);
     const sentenceFrequency = new Map<string, number>();
     for (const set of terms) for (const t of set) if (weights.has(t)) sentenceFrequency.set(t, (sentenceFrequency.get(t) ?? 0) + 1);
     const passage: PassageContext = {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { LruMap } from '../../lru.js';
+import { encodeReaderGraph } from './graph.js';
 import { MATCH_FEATURES, matchFeatures, MAX_CONTEXT_TOKENS, MAX_QUESTION_TOKENS, MAX_SENTENCE_TOKENS, readerTokens, type ReaderToken } from './tokens.js';
 import { readWordVectors, UNKNOWN_RARITY, type WordVectorTable } from './vectors.js';
 
@@ -10,8 +12,10 @@ import { readWordVectors, UNKNOWN_RARITY, type WordVectorTable } from './vectors
  * train-reader`. Each question word is aligned softly with the words of the candidate sentence
  * and, apart, with those of its neighbours; each sentence word with the question's; exact, stem
  * and prefix matches bias the alignment, so names it never saw still align. The comparisons are
- * pooled and scored. This file runs it in typed arrays at query time; train/network.ts is the
- * same network in TensorFlow.js for training, and the two are checked against each other.
+ * pooled and scored. At query time this file computes each word's state in typed arrays (cached
+ * across questions) and runs the comparisons of all a question's candidates in one onnxruntime
+ * graph (graph.ts); train/network.ts is the same network in TensorFlow.js for training, and the
+ * two are checked against each other.
  */
 
 /** Per-token input flags after the word vector: capitalised, all capitals, digits, a year, no vector, rarity. */
@@ -100,13 +104,7 @@ interface TokenState {
 interface ReadText {
   tokens: ReaderToken[];
   states: TokenState[];
-  /** The states' parts laid end to end (n x h each), so the comparison loops read contiguous memory. */
-  asAligned: Float32Array;
-  asContext: Float32Array;
-  asSentence: Float32Array;
 }
-
-const relu = (x: number) => (x > 0 ? x : 0);
 
 /** Softmax of scores[from, from + n) in place. */
 function softmaxInPlace(scores: Float32Array, from: number, n: number): void {
@@ -137,6 +135,8 @@ export class AnswerReader {
   private readonly states: LruMap<string, TokenState>;
   /** Tokens of texts read lately: a query reads its passages' sentences, and the next query often the same. */
   private readonly texts: LruMap<string, ReadText>;
+  /** The comparisons' graph in onnxruntime, made as the reader loads. */
+  private readonly session: Promise<ort.InferenceSession>;
 
   constructor(
     readonly model: ReaderModel,
@@ -153,6 +153,9 @@ export class AnswerReader {
     }
     this.w = model.tensors;
     this.functionIds = new Map(model.functionWords.map((w, i) => [w, i + 1]));
+    this.session = ort.InferenceSession.create(encodeReaderGraph(this.w, model.dims), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    // A failure is reported to the first score() that awaits it, not as an unhandled rejection.
+    this.session.catch(() => {});
   }
 
   private state(token: ReaderToken): TokenState {
@@ -182,220 +185,114 @@ export class AnswerReader {
     let read = this.texts.get(key);
     if (!read) {
       const tokens = readerTokens(text, limit);
-      const states = tokens.map((t) => this.state(t));
-      const laid = (part: 'asAligned' | 'asContext' | 'asSentence') => {
-        const out = new Float32Array(states.length * this.h);
-        states.forEach((state, j) => out.set(state[part], j * this.h));
-        return out;
-      };
-      this.texts.set(key, (read = { tokens, states, asAligned: laid('asAligned'), asContext: laid('asContext'), asSentence: laid('asSentence') }));
+      this.texts.set(key, (read = { tokens, states: tokens.map((t) => this.state(t)) }));
     }
     return read;
   }
 
   /**
    * Scores each candidate as an answer to the question (higher: more likely to answer; comparable
-   * across candidates of one question). A passage's sentences are each other's context, so each
-   * distinct text is aligned with the question once per call and its parts reused.
+   * across candidates of one question), all of them in one run of the reader's graph (graph.ts).
    */
-  score(questionText: string, candidates: ReaderCandidate[]): number[] {
+  async score(questionText: string, candidates: ReaderCandidate[]): Promise<number[]> {
     const { d, h, g, w } = this;
     const q = this.read(questionText, MAX_QUESTION_TOKENS);
     const m = q.tokens.length;
-    if (!m) return candidates.map(() => 0);
+    if (!m || !candidates.length) return candidates.map(() => 0);
     // The question's own parts, once per question.
-    const own = (kernel: Float32Array, bias: Float32Array | null) =>
-      q.states.map((s) => {
-        const out = new Float32Array(h);
-        if (bias) out.set(bias);
-        addVectorTimes(out, s.t, kernel, h);
-        return out;
+    const own = (kernel: Float32Array, bias: Float32Array | null) => {
+      const out = new Float32Array(m * h);
+      q.states.forEach((s, i) => {
+        const row = out.subarray(i * h, (i + 1) * h);
+        if (bias) row.set(bias);
+        addVectorTimes(row, s.t, kernel, h);
       });
-    const question: QuestionParts = { read: q, sentenceOwn: own(w.questionKernel, w.questionBias), contextOwn: own(w.contextKernel, w.contextBias), asAlignedQuestion: own(w.sentenceAligned, null), importance: new Float32Array(m) };
-    // The question words' importance: pools each comparison, and the question's summary.
-    const { importance } = question;
+      return out;
+    };
+    // The question words' importance pools each comparison, and weighs the question's summary.
+    const importance = new Float32Array(m);
     for (let i = 0; i < m; i++) for (let c = 0; c < d; c++) importance[i] += q.states[i].t[c] * w.importance[c];
     softmaxInPlace(importance, 0, m);
     const summary = new Float32Array(d);
     for (let i = 0; i < m; i++) for (let c = 0; c < d; c++) summary[c] += importance[i] * q.states[i].t[c];
+    const hiddenBias = Float32Array.from(w.hiddenBias);
+    addVectorTimes(hiddenBias, summary, w.hiddenKernel.subarray(5 * h * g), g);
+    const questionT = new Float32Array(d * m);
+    q.states.forEach((s, i) => s.t.forEach((x, c) => (questionT[c * m + i] = x)));
 
-    const alignments = new Map<string, Alignment>();
-    const align = (text: string): Alignment => {
-      let a = alignments.get(text);
-      if (!a) alignments.set(text, (a = this.align(q, this.read(text, MAX_SENTENCE_TOKENS))));
-      return a;
+    // The distinct words read (row 0 pads), and each one's match with each question word.
+    const rows = new Map<TokenState, number>();
+    const tokens: ReaderToken[] = [];
+    const rowOf = (read: ReadText, j: number) => {
+      let row = rows.get(read.states[j]);
+      if (row === undefined) {
+        rows.set(read.states[j], (row = rows.size + 1));
+        tokens.push(read.tokens[j]);
+      }
+      return row;
     };
-    return candidates.map((candidate) => {
-      const sentence = align(candidate.sentence);
-      // Context reads the first MAX_CONTEXT_TOKENS words of each neighbour (as training does).
-      const context = candidate.context.map((text) => {
-        const a = align(text);
-        return { read: a.read, dots: a.dots, match: a.match, count: Math.min(MAX_CONTEXT_TOKENS, a.read.tokens.length) };
-      });
-      const sentenceSide = this.compareQuestion(question, [{ read: sentence.read, dots: sentence.dots, match: sentence.match, count: sentence.read.tokens.length }], w.sentenceMatch, 'asAligned', question.sentenceOwn, w.questionMatch);
-      const contextSide = this.compareQuestion(question, context, w.contextMatch, 'asContext', question.contextOwn, w.contextMatchKernel);
-      const [zMax, zMean] = this.compareSentence(question, sentence, sentenceSide.scores);
-      const features = new Float32Array(5 * h + d);
-      features.set(sentenceSide.pooled, 0);
-      features.set(sentenceSide.max, h);
-      features.set(contextSide.pooled, 2 * h);
-      features.set(zMax, 3 * h);
-      features.set(zMean, 4 * h);
-      features.set(summary, 5 * h);
-      const hidden = new Float32Array(g);
-      hidden.set(w.hiddenBias);
-      addVectorTimes(hidden, features, w.hiddenKernel, g);
-      let score = w.outputBias[0];
-      for (let c = 0; c < g; c++) score += relu(hidden[c]) * w.outputKernel[c];
-      return score;
+    // Context reads the first MAX_CONTEXT_TOKENS words of each neighbour (as training does).
+    const sentences = candidates.map((c) => this.read(c.sentence, MAX_SENTENCE_TOKENS));
+    const contexts = candidates.map((c) => c.context.map((text) => this.read(text, MAX_SENTENCE_TOKENS)));
+    const C = candidates.length;
+    const N = Math.max(1, ...sentences.map((r) => r.tokens.length));
+    const K = Math.max(1, ...contexts.map((list) => list.reduce((sum, r) => sum + Math.min(MAX_CONTEXT_TOKENS, r.tokens.length), 0)));
+    const sentenceIds = new Int32Array(C * N);
+    const sentencePenalty = new Float32Array(C * N).fill(-1e9);
+    const sentenceMask = new Float32Array(C * N);
+    const sentenceLength = new Float32Array(C);
+    const contextIds = new Int32Array(C * K);
+    const contextPenalty = new Float32Array(C * K).fill(-1e9);
+    sentences.forEach((read, c) => {
+      for (let j = 0; j < read.tokens.length; j++) {
+        sentenceIds[c * N + j] = rowOf(read, j);
+        sentencePenalty[c * N + j] = 0;
+        sentenceMask[c * N + j] = 1;
+      }
+      sentenceLength[c] = Math.max(1, read.tokens.length);
     });
-  }
-
-  /** Dot products and match features of each question word with each word of a text (m x n, row-major). */
-  private align(q: ReadText, read: ReadText): Alignment {
-    const { d } = this;
-    const m = q.tokens.length;
-    const n = read.tokens.length;
-    const dots = new Float32Array(m * n);
-    const match = new Float32Array(m * n * MATCH_FEATURES);
-    for (let i = 0; i < m; i++) {
-      const qt = q.states[i].t;
-      for (let j = 0; j < n; j++) {
-        matchFeatures(q.tokens[i], read.tokens[j], match, (i * n + j) * MATCH_FEATURES);
-        const ot = read.states[j].t;
-        let e = 0;
-        for (let c = 0; c < d; c++) e += qt[c] * ot[c];
-        dots[i * n + j] = e;
-      }
-    }
-    return { read, dots, match };
-  }
-
-  /**
-   * Each question word compared with the words of `pieces` aligned to it (attention over all their
-   * words, biased by how the words match): the comparisons pooled by question-word importance and
-   * by max; and the alignment scores (m x the pieces' words).
-   */
-  private compareQuestion(question: QuestionParts, pieces: Array<Alignment & { count: number }>, matchWeights: Float32Array, aligned: 'asAligned' | 'asContext', own: Float32Array[], matchKernel: Float32Array): { scores: Float32Array; pooled: Float32Array; max: Float32Array } {
-    const { h } = this;
-    const m = question.read.tokens.length;
-    const total = pieces.reduce((sum, p) => sum + p.count, 0);
-    const scores = new Float32Array(m * total);
-    const pooled = new Float32Array(h);
-    const max = new Float32Array(h);
-    const row = new Float32Array(total);
-    const v = new Float32Array(h);
-    const best = new Float32Array(MATCH_FEATURES);
-    // Each piece's arrays in locals: the loops below run m x (piece words) times per candidate.
-    const dotsOf = pieces.map((p) => p.dots);
-    const matchOf = pieces.map((p) => p.match);
-    const widthOf = pieces.map((p) => p.read.tokens.length);
-    const countOf = pieces.map((p) => p.count);
-    const partsOf = pieces.map((p) => p.read[aligned]);
-    const w0 = matchWeights[0];
-    const w1 = matchWeights[1];
-    const w2 = matchWeights[2];
-    for (let i = 0; i < m; i++) {
-      let b0 = 0;
-      let b1 = 0;
-      let b2 = 0;
-      let at = 0;
-      for (let p = 0; p < pieces.length; p++) {
-        const dots = dotsOf[p];
-        const match = matchOf[p];
-        const n = widthOf[p];
-        const count = countOf[p];
-        for (let j = 0; j < count; j++) {
-          const k = (i * n + j) * MATCH_FEATURES;
-          const m0 = match[k];
-          const m1 = match[k + 1];
-          const m2 = match[k + 2];
-          if (m0 > b0) b0 = m0;
-          if (m1 > b1) b1 = m1;
-          if (m2 > b2) b2 = m2;
-          row[at++] = dots[i * n + j] + w0 * m0 + w1 * m1 + w2 * m2;
+    contexts.forEach((list, c) => {
+      let at = c * K;
+      for (const read of list) {
+        for (let j = 0; j < Math.min(MAX_CONTEXT_TOKENS, read.tokens.length); j++) {
+          contextIds[at] = rowOf(read, j);
+          contextPenalty[at++] = 0;
         }
       }
-      best[0] = b0;
-      best[1] = b1;
-      best[2] = b2;
-      scores.set(row, i * total);
-      v.set(own[i]);
-      if (total) {
-        softmaxInPlace(row, 0, total);
-        at = 0;
-        for (let p = 0; p < pieces.length; p++) {
-          const parts = partsOf[p];
-          const count = countOf[p];
-          for (let j = 0; j < count; j++) {
-            const a = row[at++];
-            const from = j * h;
-            for (let c = 0; c < h; c++) v[c] += a * parts[from + c];
-          }
-        }
-      }
-      addVectorTimes(v, best, matchKernel, h);
-      const weight = question.importance[i];
-      for (let c = 0; c < h; c++) {
-        const x = v[c] > 0 ? v[c] : 0;
-        pooled[c] += weight * x;
-        if (i === 0 || x > max[c]) max[c] = x;
-      }
-    }
-    return { scores, pooled, max };
+    });
+    const U = rows.size + 1;
+    const table = (part: 't' | 'asAligned' | 'asContext' | 'asSentence', width: number) => {
+      const out = new Float32Array(U * width);
+      for (const [state, row] of rows) out.set(state[part], row * width);
+      return out;
+    };
+    const match = new Float32Array(U * m * MATCH_FEATURES);
+    tokens.forEach((token, r) => {
+      for (let i = 0; i < m; i++) matchFeatures(q.tokens[i], token, match, ((r + 1) * m + i) * MATCH_FEATURES);
+    });
+    const tensor = (data: Float32Array | Int32Array, dims: number[]) => new ort.Tensor(data instanceof Int32Array ? 'int32' : 'float32', data, dims);
+    const session = await this.session;
+    const out = await session.run({
+      words: tensor(table('t', d), [U, d]),
+      wordsAligned: tensor(table('asAligned', h), [U, h]),
+      wordsContext: tensor(table('asContext', h), [U, h]),
+      wordsSentence: tensor(table('asSentence', h), [U, h]),
+      match: tensor(match, [U, m, MATCH_FEATURES]),
+      questionT: tensor(questionT, [d, m]),
+      sentenceOwn: tensor(own(w.questionKernel, w.questionBias), [m, h]),
+      contextOwn: tensor(own(w.contextKernel, w.contextBias), [m, h]),
+      questionAligned: tensor(own(w.sentenceAligned, null), [m, h]),
+      importance: tensor(importance, [1, m]),
+      hiddenBias: tensor(hiddenBias, [g]),
+      sentenceIds: tensor(sentenceIds, [C, N]),
+      sentencePenalty: tensor(sentencePenalty, [C, N]),
+      sentenceMask: tensor(sentenceMask, [C, N, 1]),
+      sentenceLength: tensor(sentenceLength, [C, 1]),
+      contextIds: tensor(contextIds, [C, K]),
+      contextPenalty: tensor(contextPenalty, [C, K]),
+    });
+    return Array.from(out.scores.data as Float32Array);
   }
-
-  /** The sentence's side: each of its words against the question words aligned to it, pooled by max and by mean. */
-  private compareSentence(question: QuestionParts, sentence: Alignment, scores: Float32Array): [Float32Array, Float32Array] {
-    const { h, w } = this;
-    const m = question.read.tokens.length;
-    const n = sentence.read.tokens.length;
-    const zMax = new Float32Array(h);
-    const zMean = new Float32Array(h);
-    const column = new Float32Array(m);
-    const z = new Float32Array(h);
-    const match = new Float32Array(MATCH_FEATURES);
-    const sentenceMatch = sentence.match;
-    const own = sentence.read.asSentence;
-    const aligned = question.asAlignedQuestion;
-    const bias = w.sentenceBias;
-    for (let j = 0; j < n; j++) {
-      for (let i = 0; i < m; i++) column[i] = scores[i * n + j];
-      softmaxInPlace(column, 0, m);
-      for (let c = 0; c < h; c++) z[c] = bias[c] + own[j * h + c];
-      for (let i = 0; i < m; i++) {
-        const a = column[i];
-        const part = aligned[i];
-        for (let c = 0; c < h; c++) z[c] += a * part[c];
-      }
-      match.fill(0);
-      for (let i = 0; i < m; i++) for (let f = 0; f < MATCH_FEATURES; f++) if (sentenceMatch[(i * n + j) * MATCH_FEATURES + f] > match[f]) match[f] = sentenceMatch[(i * n + j) * MATCH_FEATURES + f];
-      addVectorTimes(z, match, w.sentenceMatchKernel, h);
-      for (let c = 0; c < h; c++) {
-        const v = z[c] > 0 ? z[c] : 0;
-        if (j === 0 || v > zMax[c]) zMax[c] = v;
-        zMean[c] += v / n;
-      }
-    }
-    return [zMax, zMean];
-  }
-}
-
-/** A question's parts that every candidate reuses. */
-interface QuestionParts {
-  read: ReadText;
-  /** Per question word: its own part of the sentence and context comparisons (with their biases), and its part of the sentence words' comparisons. */
-  sentenceOwn: Float32Array[];
-  contextOwn: Float32Array[];
-  asAlignedQuestion: Float32Array[];
-  importance: Float32Array;
-}
-
-/** A text aligned with the question: its words, their dot products with the question's (m x n) and the match features. */
-interface Alignment {
-  read: ReadText;
-  dots: Float32Array;
-  match: Float32Array;
 }
 
 const DEFAULT_MODEL = new URL('./reader-model.json', import.meta.url);

@@ -1,0 +1,114 @@
+import onnxProto from 'onnx-proto';
+import { MATCH_FEATURES } from './tokens.js';
+
+const { onnx } = onnxProto;
+const T = onnx.TensorProto.DataType;
+const A = onnx.AttributeProto.AttributeType;
+
+/**
+ * The reader's comparisons as an ONNX graph, run by onnxruntime over every candidate of a question
+ * at once: its SIMD matrix kernels read a question's 20 to 30 passages in the time the same loops
+ * in JavaScript took for three. It is AnswerReader's computation (train/network.ts is the same in
+ * TensorFlow.js; the shipped checks hold all three together). What is per question or per word
+ * stays in JavaScript, once: the word states (cached across questions), the question's own parts,
+ * its word importance and summary (folded into the hidden bias), and how each question word
+ * matches each distinct word read (string comparisons).
+ *
+ * Inputs, for U distinct words (row 0: padding, all zeros), m question words, C candidates of at
+ * most N sentence words and K context words:
+ *   words [U, d], wordsAligned / wordsContext / wordsSentence [U, h] (a word's parts of the comparisons),
+ *   match [U, m, 3] (each word against each question word),
+ *   questionT [d, m], sentenceOwn / contextOwn / questionAligned [m, h], importance [1, m], hiddenBias [g],
+ *   sentenceIds [C, N] and contextIds [C, K] (int32 rows of the tables; 0 pads),
+ *   sentencePenalty [C, N] and contextPenalty [C, K] (0 on a word, -1e9 on padding), sentenceMask [C, N, 1], sentenceLength [C, 1].
+ * Output: scores [C].
+ */
+export function encodeReaderGraph(weights: Record<string, Float32Array>, dims: { d: number; h: number; g: number }): Uint8Array {
+  const { d, h, g } = dims;
+  const initializer: onnxProto.onnx.ITensorProto[] = [];
+  const constant = (name: string, values: Float32Array, shape: number[]) => {
+    initializer.push(onnx.TensorProto.create({ name, dataType: T.FLOAT, dims: shape, rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) }));
+    return name;
+  };
+  const axes = (name: string, values: number[]) => {
+    initializer.push(onnx.TensorProto.create({ name, dataType: T.INT64, dims: [values.length], int64Data: values }));
+    return name;
+  };
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  let counter = 0;
+  /** One node; returns its output's name. */
+  const op = (opType: string, inputs: string[], attribute: onnxProto.onnx.IAttributeProto[] = []) => {
+    const output = `${opType.toLowerCase()}_${counter++}`;
+    nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: [output], attribute }));
+    return output;
+  };
+  const int = (name: string, i: number) => ({ name, type: A.INT, i });
+  const ints = (name: string, values: number[]) => ({ name, type: A.INTS, ints: values });
+  const gather = (table: string, ids: string) => op('Gather', [table, ids], [int('axis', 0)]);
+  const reduceMax = (x: string, axis: number) => op('ReduceMax', [x], [ints('axes', [axis]), int('keepdims', 0)]);
+  const add = (...xs: string[]) => xs.reduce((a, b) => op('Add', [a, b]));
+
+  const last = axes('last', [-1]);
+  const second = axes('second', [1]);
+
+  /**
+   * Each question word against the words of one side (the sentence, or its context) aligned to it:
+   * attention over the side's words biased by how they match, the comparisons v [C, m, h] and
+   * their pooling by the question words' importance. Also returns the alignment scores, [C, N, m].
+   */
+  const compareQuestion = (ids: string, penalty: string, parts: string, matchWeights: string, own: string, matchKernel: string) => {
+    const words = gather('words', ids);
+    const match = gather('match', ids);
+    const scores = add(op('MatMul', [words, 'questionT']), op('Squeeze', [op('MatMul', [match, constant(`${matchWeights}W`, weights[matchWeights], [MATCH_FEATURES, 1])]), last]));
+    const rows = add(op('Transpose', [scores], [ints('perm', [0, 2, 1])]), op('Unsqueeze', [penalty, second]));
+    const aligned = op('MatMul', [op('Softmax', [rows], [int('axis', 2)]), gather(parts, ids)]);
+    const best = op('MatMul', [reduceMax(match, 1), constant(matchKernel, weights[matchKernel], [MATCH_FEATURES, h])]);
+    const v = op('Relu', [add(aligned, best, own)]);
+    return { scores, match, v, pooled: op('Squeeze', [op('MatMul', ['importance', v]), second]) };
+  };
+  const sentence = compareQuestion('sentenceIds', 'sentencePenalty', 'wordsAligned', 'sentenceMatch', 'sentenceOwn', 'questionMatch');
+  const context = compareQuestion('contextIds', 'contextPenalty', 'wordsContext', 'contextMatch', 'contextOwn', 'contextMatchKernel');
+
+  // Each sentence word against the question words aligned to it, pooled by max and by mean over the sentence's words.
+  const fromQuestion = op('MatMul', [op('Softmax', [sentence.scores], [int('axis', 2)]), 'questionAligned']);
+  const matched = op('MatMul', [reduceMax(sentence.match, 2), constant('sentenceMatchKernel', weights.sentenceMatchKernel, [MATCH_FEATURES, h])]);
+  const z = op('Mul', [op('Relu', [add(fromQuestion, matched, gather('wordsSentence', 'sentenceIds'), constant('sentenceBias', weights.sentenceBias, [h]))]), 'sentenceMask']);
+  const zMean = op('Div', [op('ReduceSum', [z, second], [int('keepdims', 0)]), 'sentenceLength']);
+
+  // Only what the score reads is computed: onnxruntime 1.14 lets an unread node's output overwrite
+  // another's from one run to the next (measured: a second run scored otherwise than the first).
+  const features = op('Concat', [sentence.pooled, reduceMax(sentence.v, 1), context.pooled, reduceMax(z, 1), zMean], [int('axis', 1)]);
+  // The question's summary's part of the hidden layer (kernel rows 5h onward) is in hiddenBias.
+  const hidden = op('Relu', [add(op('MatMul', [features, constant('hiddenKernel', weights.hiddenKernel.subarray(0, 5 * h * g), [5 * h, g])]), 'hiddenBias')]);
+  const scores = add(op('MatMul', [hidden, constant('outputKernel', weights.outputKernel, [g, 1])]), constant('outputBias', weights.outputBias, [1]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Squeeze', input: [scores, last], output: ['scores'] }));
+
+  const shape = (...names: Array<string | number>) => ({ dim: names.map((n) => (typeof n === 'number' ? { dimValue: n } : { dimParam: n })) });
+  const input = (name: string, elemType: number, ...dimensions: Array<string | number>) => ({ name, type: { tensorType: { elemType, shape: shape(...dimensions) } } });
+  const graph = onnx.GraphProto.create({
+    name: 'answer_reader',
+    initializer,
+    node: nodes,
+    input: [
+      input('words', T.FLOAT, 'U', d),
+      input('wordsAligned', T.FLOAT, 'U', h),
+      input('wordsContext', T.FLOAT, 'U', h),
+      input('wordsSentence', T.FLOAT, 'U', h),
+      input('match', T.FLOAT, 'U', 'm', MATCH_FEATURES),
+      input('questionT', T.FLOAT, d, 'm'),
+      input('sentenceOwn', T.FLOAT, 'm', h),
+      input('contextOwn', T.FLOAT, 'm', h),
+      input('questionAligned', T.FLOAT, 'm', h),
+      input('importance', T.FLOAT, 1, 'm'),
+      input('hiddenBias', T.FLOAT, g),
+      input('sentenceIds', T.INT32, 'C', 'N'),
+      input('sentencePenalty', T.FLOAT, 'C', 'N'),
+      input('sentenceMask', T.FLOAT, 'C', 'N', 1),
+      input('sentenceLength', T.FLOAT, 'C', 1),
+      input('contextIds', T.INT32, 'C', 'K'),
+      input('contextPenalty', T.FLOAT, 'C', 'K'),
+    ],
+    output: [input('scores', T.FLOAT, 'C')],
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'semantic-archive', graph })).finish();
+}
