@@ -52,11 +52,15 @@ function rankingRows(w: Weights): Array<[string, Weights]> {
   ];
 }
 
-/** The same archive scored with each part alone and with all parts, so each part's contribution shows. */
+/**
+ * The same archive scored with each part alone and with all parts, without re-ordering, then as
+ * configured (re-ordered by the cross-encoder or the answer reader), so each part's contribution shows.
+ */
 function variants(archive: Archive): Array<[string, Archive]> {
-  // The parts alone are scored without the cross-encoder (when one is configured), so each shows its own contribution.
-  const weighted = (weights: Weights) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights, rerank: { ...archive.config.retrieval.rerank, model: undefined } } });
-  return rankingRows(archive.config.retrieval.weights).map(([name, weights], i, rows) => (i === rows.length - 1 ? [`${name}${archive.reranker ? ` + ${archive.reranker.id}` : ''}`, archive] : [name, weighted(weights)]));
+  const fusedOnly = (weights: Weights) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights, rerank: { ...archive.config.retrieval.rerank, candidates: 0 } } });
+  const rows = rankingRows(archive.config.retrieval.weights).map(([name, weights]): [string, Archive] => [name, fusedOnly(weights)]);
+  const { candidates } = archive.config.retrieval.rerank;
+  return candidates > 0 ? [...rows, [`${rows.at(-1)![0]} + ${archive.reranker.id} (top ${candidates})`, archive]] : rows;
 }
 
 /** How often two `batch` outputs rank the same ten documents first (as sets), and their mean overlap. */

@@ -12,8 +12,8 @@ export interface Archive {
   readonly config: Config;
   readonly index: ArchiveIndex;
   readonly embedder: Embedder;
-  /** The cross-encoder, when config.retrieval.rerank.model names one. */
-  readonly reranker: Reranker | null;
+  /** What re-orders the top passages: the cross-encoder config.retrieval.rerank.model names, or the answer reader. */
+  readonly reranker: Reranker;
   /** Ranked passages and the answer; with `timeline`, also the query's matches by publication period. */
   search(query: string, options?: { k?: number; filters?: SearchFilters; timeline?: boolean }): Promise<SearchResponse>;
   document(id: string): SourceDocument | undefined;
@@ -180,7 +180,7 @@ async function openLiveIndex(config: Config, embedder?: Embedder): Promise<Loade
   return { index, embedder: model };
 }
 
-function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker | null, sentences = new SentenceCache(embedder), answers: AnswerModel = loadAnswerModel(config), wordVectors = new WordVectors(embedder)): Archive {
+function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, reranker: Reranker, sentences = new SentenceCache(embedder), answers: AnswerModel = loadAnswerModel(config), wordVectors = new WordVectors(embedder)): Archive {
   const idf = (term: string) => index.store.idf(term);
   // Loaded as the archive opens (once per process), so the first search does not pay for it.
   const network = shippedAnswerReader();
@@ -195,8 +195,8 @@ function createArchive(config: Config, index: ArchiveIndex, embedder: Embedder, 
       const filters = options.filters ?? {};
       const unknown = (filters.docIds ?? []).filter((id) => !index.documents.has(id));
       if (unknown.length) throw new UserError(`Unknown document id(s): ${unknown.join(', ')}`, 'unknown_document');
-      const [{ passages, queryVector }, timeline] = await Promise.all([rankPassages({ index, embedder, reranker }, config, query, k, filters), options.timeline ? passageTimeline(index, query, filters) : undefined]);
-      const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf, network }, answers, config, query, queryVector, passages);
+      const [{ passages, answerPassages, queryVector }, timeline] = await Promise.all([rankPassages({ index, embedder, reranker }, config, query, k, filters), options.timeline ? passageTimeline(index, query, filters) : undefined]);
+      const { results, answer } = await answerQuestion({ sentences, words: wordVectors, idf, network }, answers, config, query, queryVector, passages, answerPassages);
       return { query, answer, results, ...(timeline ? { timeline } : {}), index: index.manifest.id };
     },
     document: (id) => index.documents.get(id),

@@ -74,18 +74,22 @@ export const ConfigSchema = z.object({
       bm25: z
         .object({ k1: z.number().min(0).default(1.2), b: z.number().min(0).max(1).default(0.75) })
         .prefault({}),
-      /** An optional cross-encoder (a transformers.js sequence-classification model) that re-orders the top passages. */
+      /**
+       * The top passages re-ordered by a model that reads the question with each passage: a
+       * cross-encoder when `model` names one, otherwise the answer reader (src/answer/reader), for
+       * queries put as questions (README: "Passage order").
+       */
       rerank: z
         .object({
-          /** Folder name under modelsDir (or a hub id when allowRemoteModels is on); unset means no reranking. */
+          /** A cross-encoder (a transformers.js sequence-classification model): folder name under modelsDir (or a hub id when allowRemoteModels is on); unset means the answer reader. */
           model: z.string().min(1).nullish(),
           modelsDir: z.string().min(1).default('models'),
           allowRemoteModels: z.boolean().default(false),
           quantized: z.boolean().default(false),
-          /** How many of the fused top passages the cross-encoder reads. */
-          candidates: z.number().int().min(1).max(500).default(30),
-          /** Share of the cross-encoder in their new order (1: its order alone; 0.5: half fused score, half cross-encoder). */
-          weight: z.number().min(0).max(1).default(1),
+          /** How many of the fused top passages are read and re-ordered; 0 keeps the fused order. */
+          candidates: z.number().int().min(0).max(500).default(20),
+          /** Share of the re-ranker in their new order (1: its order alone; 0.5: half fused score, half re-ranker); unset means 1 for a cross-encoder and 0.5 for the answer reader (chosen on the seeds). */
+          weight: z.number().min(0).max(1).nullish(),
           batchSize: z.number().int().min(1).max(256).default(16),
         })
         .prefault({}),

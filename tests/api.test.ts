@@ -53,7 +53,7 @@ describe('the HTTP API', () => {
     expect(doc.text).toBe(archive.document('003_b19f9eb657466ce4')!.text);
     const list = await (await app.request('/api/docs')).json();
     expect(list.map((d: { id: string }) => d.id)).toHaveLength(4);
-    expect(await (await app.request('/api/health')).json()).toMatchObject({ status: 'ok', documents: 4, index: archive.index.manifest.id, reranker: null });
+    expect(await (await app.request('/api/health')).json()).toMatchObject({ status: 'ok', documents: 4, index: archive.index.manifest.id, reranker: 'answer-reader' });
     const spec = await (await app.request('/api/openapi.json')).json();
     expect(Object.keys(spec.paths).sort()).toEqual(['/api/batch', '/api/docs', '/api/docs/{docId}', '/api/docs/{docId}/cite', '/api/export', '/api/health', '/api/reindex', '/api/search', '/api/timeline']);
     expect(spec.paths['/api/search'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['doc', 'from', 'k', 'q', 'to']);

@@ -142,8 +142,10 @@ describe('time-aware questions', () => {
 
   it('lifts the passages of the asked time without dropping the rest', async () => {
     const question = 'did Hampshire leaders want a mayor in 2015';
-    const plain = await archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, timeWeight: 0 } }).search(question, { k: 10 });
-    const timed = await archive.search(question, { k: 10 });
+    // The fused order, whose scores the lift adds to (the reader's re-ordering hands them out again).
+    const fused = { ...archive.config.retrieval, rerank: { ...archive.config.retrieval.rerank, candidates: 0 } };
+    const plain = await archive.withConfig({ ...archive.config, retrieval: { ...fused, timeWeight: 0 } }).search(question, { k: 10 });
+    const timed = await archive.withConfig({ ...archive.config, retrieval: fused }).search(question, { k: 10 });
     const find = (r: typeof timed) => r.results.find((h) => h.docId === '000_2f8a857afa737480' && h.text.includes('should not be a mayor'))!;
     // The 2015 article's passage gains at least half the time weight (published in the asked year).
     expect(find(timed).score - find(plain).score).toBeGreaterThanOrEqual(archive.config.retrieval.timeWeight / 2 - 1e-9);

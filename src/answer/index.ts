@@ -271,11 +271,16 @@ export function answerSpan(reading: Reading, decision: Decision): { start: numbe
  * the top passages with the probability that it answers, or null when that probability is under
  * the threshold (config.answer.minScore, else the model's).
  */
-export async function answerQuestion(reader: Reader, model: AnswerModel, config: Config, query: string, queryVector: Float32Array, passages: RankedPassage[]): Promise<{ results: SearchHit[]; answer: Answer | null }> {
-  const reading = await readPassages(reader, config, query, queryVector, passages);
+export async function answerQuestion(reader: Reader, model: AnswerModel, config: Config, query: string, queryVector: Float32Array, passages: RankedPassage[], answerPassages: RankedPassage[]): Promise<{ results: SearchHit[]; answer: Answer | null }> {
+  // The answer's passages are read first (they are the ones it is chosen from), then the other passages shown.
+  const chosenFrom = new Set(answerPassages.map((p) => p.chunk.id));
+  const read = [...answerPassages, ...passages.filter((p) => !chosenFrom.has(p.chunk.id))];
+  const reading = await readPassages(reader, config, query, queryVector, read);
   const decision = decide(reading, model.ranker, model.trigger);
+  const readAt = new Map(read.map((p, n) => [p.chunk.id, n]));
   const shown = new Set<string>();
-  const results = passages.map(({ chunk, document: d, score, dense, bm25 }, n): SearchHit => {
+  const results = passages.map(({ chunk, document: d, score, dense, bm25 }, rank): SearchHit => {
+    const n = readAt.get(chunk.id)!;
     // The ranker is a softmax over candidates: a sentence's score is its share of the passage's.
     const max = Math.max(...decision.logits[n]);
     const total = decision.logits[n].reduce((sum, l) => sum + Math.exp(l - max), 0);
@@ -283,7 +288,7 @@ export async function answerQuestion(reader: Reader, model: AnswerModel, config:
     const best = ranked.find(({ s }) => !shown.has(`${d.id}:${s.start}`) && !isHeading(reading, s)) ?? ranked.find(({ s }) => !isHeading(reading, s)) ?? ranked[0];
     shown.add(`${d.id}:${best.s.start}`);
     return {
-      rank: n + 1,
+      rank: rank + 1,
       score,
       docId: d.id,
       source: d.source,
@@ -300,10 +305,10 @@ export async function answerQuestion(reader: Reader, model: AnswerModel, config:
   });
   const threshold = config.answer.minScore ?? model.threshold;
   if (!decision.best || decision.probability < threshold) return { results, answer: null };
-  const d = passages[decision.best.passage].document;
+  const d = read[decision.best.passage].document;
   const span = answerSpan(reading, decision);
   const cite = (doc: SourceDocument, at: { start: number; end: number }) => ({ docId: doc.id, source: doc.source, title: doc.title, date: doc.date, page: pageAt(doc, at.start), start: at.start, end: at.end });
-  const evidence = evidenceFor(reading, decision, model.trigger, threshold, span).map(({ sentence, probability }) => ({ text: sentence.text, score: round(probability), citation: cite(passages[sentence.passage].document, sentence) }));
+  const evidence = evidenceFor(reading, decision, model.trigger, threshold, span).map(({ sentence, probability }) => ({ text: sentence.text, score: round(probability), citation: cite(read[sentence.passage].document, sentence) }));
   // A question asking for a fact gets the words of the answering sentence that are the fact.
   const best = decision.best;
   const short = shortAnswer(shippedShortModel(), reader.network.vectors, reading.question, best.text);

@@ -81,6 +81,19 @@ function readType(tokens: string[]): { type: AnswerType; head: string | null } {
   return { type: 'other', head: null };
 }
 
+const WH_WORDS = new Set(['who', 'whom', 'whose', 'what', 'which', 'when', 'where', 'why', 'how']);
+
+/**
+ * Whether a query is put as a question (it ends with "?", or opens with a wh-word, "in what/which",
+ * or an auxiliary verb), rather than as a statement (SciFact's claims) or a few keywords: the
+ * reader was trained on questions, and re-orders passages only for them.
+ */
+export function isQuestion(text: string): boolean {
+  if (/\?\s*$/.test(text)) return true;
+  const [first, second] = words(text.replace(/^["'“‘\s]+/, ''));
+  return !!first && (WH_WORDS.has(first) || AUXILIARY.has(first) || (first === 'in' && (second === 'what' || second === 'which')));
+}
+
 /** Reads a question: its expected answer type, its focus, its terms and the names it mentions. */
 export function readQuestion(text: string): Question {
   const tokens = words(text.replace(/^["'“‘\s]+/, ''));

@@ -237,7 +237,7 @@ export function createApp(source: Archive | (() => Archive), options: AppOptions
   app.openapi(health, async (c) => {
     const archive = current();
     const { manifest } = archive.index;
-    const about = { index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: manifest.model.id, modelChecksum: manifest.model.checksum, outOfVocabulary: manifest.outOfVocabulary, reranker: archive.reranker?.id ?? null, store: archive.index.store.stats() };
+    const about = { index: manifest.id, documents: manifest.counts.documents, chunks: manifest.counts.chunks, model: manifest.model.id, modelChecksum: manifest.model.checksum, outOfVocabulary: manifest.outOfVocabulary, reranker: archive.config.retrieval.rerank.candidates > 0 ? archive.reranker.id : null, store: archive.index.store.stats() };
     try {
       await archive.index.store.check();
     } catch (e) {
