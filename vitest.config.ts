@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFilesFirst from './tests/setup/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -10,6 +11,7 @@ export default defineConfig({
     // Two files at a time on two cores (vitest's default is one fewer than the cores): many tests wait
     // on servers, a database or a browser, so two overlap well.
     maxWorkers: 2,
+    sequence: { sequencer: SlowFilesFirst },
     testTimeout: 60_000,
     hookTimeout: 180_000,
   },

@@ -14,7 +14,7 @@ import { serve } from '@hono/node-server';
 import { Command, Option } from 'commander';
 import { openArchive } from '../src/archive.js';
 import { loadConfig } from '../src/config.js';
-import { loadModelFolder, trainBuiltinModel, type Embedder } from '../src/embed/index.js';
+import { loadModelFolder, setInferenceThreads, trainBuiltinModel, type Embedder } from '../src/embed/index.js';
 import { readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { percentile } from '../src/eval/metrics.js';
 import { locateScifact, readScifactQueries, scifactSettings } from '../src/eval/scifact.js';
@@ -81,7 +81,10 @@ figures.removeOneDocumentSeconds = (await buildIndex(config, { embedder })).ms /
 figures.fullRebuildSeconds = (await buildIndex(config, { embedder, full: true })).ms / 1000;
 figures.addOneVersusFullRebuild = figures.addOneDocumentSeconds / figures.fullRebuildSeconds;
 
-const archive = await openArchive(config, embedder);
+// Searches are timed as `npm start` serves them: every inference on one thread (src/embed/threads.ts;
+// builds above keep onnxruntime's pool), so the archive opens its models anew from here.
+setInferenceThreads(1);
+const archive = await openArchive(config);
 const queries = Array.from({ length: options.queries }, (_, i) => questions[i % questions.length]);
 
 // Warm up once, so the first measured query does not pay for lazy initialisation.
@@ -122,7 +125,7 @@ async function timeOverHttp(base: string, texts: string[]): Promise<number[]> {
 }
 
 // A fresh archive for the HTTP run, so its sentence cache starts as cold as the in-process run's did.
-const server = serve({ fetch: createApp(await openArchive(config, embedder)).fetch, port: 0, hostname: '127.0.0.1' });
+const server = serve({ fetch: createApp(await openArchive(config, archive.embedder)).fetch, port: 0, hostname: '127.0.0.1' });
 await new Promise((resolve) => server.once('listening', resolve));
 const overHttp = await timeOverHttp(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, queries);
 server.close();

@@ -112,3 +112,36 @@ export function encodeReaderGraph(weights: Record<string, Float32Array>, dims: {
   });
   return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'semantic-archive', graph })).finish();
 }
+
+/**
+ * The states of a batch of words as an ONNX graph: t = tanh(input · embedKernel + functionWords[id]
+ * + embedBias), and t's parts of the comparisons (t · questionAligned | contextAligned |
+ * sentenceKernel). A question's new words (hundreds, for passages not read before) go through it
+ * in one run; each word's state is then cached.
+ * Inputs: inputs [B, v + flags] (tokenInput), functionIds [B] (int32). Outputs: states [B, d], parts [B, 3h].
+ */
+export function encodeWordStateGraph(weights: Record<string, Float32Array>, dims: { d: number; h: number; inputWidth: number; functionRows: number }): Uint8Array {
+  const { d, h, inputWidth, functionRows } = dims;
+  const constant = (name: string, values: Float32Array, shape: number[]) => onnx.TensorProto.create({ name, dataType: T.FLOAT, dims: shape, rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) });
+  // The three kernels side by side, so one product gives all three parts.
+  const partsKernel = new Float32Array(d * 3 * h);
+  for (let r = 0; r < d; r++) ['questionAligned', 'contextAligned', 'sentenceKernel'].forEach((name, k) => partsKernel.set(weights[name].subarray(r * h, (r + 1) * h), r * 3 * h + k * h));
+  const node = (opType: string, input: string[], output: string, attribute: onnxProto.onnx.IAttributeProto[] = []) => onnx.NodeProto.create({ opType, input, output: [output], attribute });
+  const shape = (...names: Array<string | number>) => ({ dim: names.map((n) => (typeof n === 'number' ? { dimValue: n } : { dimParam: n })) });
+  const value = (name: string, elemType: number, ...dimensions: Array<string | number>) => ({ name, type: { tensorType: { elemType, shape: shape(...dimensions) } } });
+  const graph = onnx.GraphProto.create({
+    name: 'answer_reader_word_states',
+    initializer: [constant('embedKernel', weights.embedKernel, [inputWidth, d]), constant('functionWords', weights.functionWords, [functionRows, d]), constant('embedBias', weights.embedBias, [d]), constant('partsKernel', partsKernel, [d, 3 * h])],
+    node: [
+      node('MatMul', ['inputs', 'embedKernel'], 'embedded'),
+      node('Gather', ['functionWords', 'functionIds'], 'functionRows', [{ name: 'axis', type: A.INT, i: 0 }]),
+      node('Add', ['embedded', 'functionRows'], 'summed'),
+      node('Add', ['summed', 'embedBias'], 'biased'),
+      node('Tanh', ['biased'], 'states'),
+      node('MatMul', ['states', 'partsKernel'], 'parts'),
+    ],
+    input: [value('inputs', T.FLOAT, 'B', inputWidth), value('functionIds', T.INT32, 'B')],
+    output: [value('states', T.FLOAT, 'B', d), value('parts', T.FLOAT, 'B', 3 * h)],
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'semantic-archive', graph })).finish();
+}

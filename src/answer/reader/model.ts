@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { LruMap } from '../../lru.js';
-import { encodeReaderGraph } from './graph.js';
+import { encodeReaderGraph, encodeWordStateGraph } from './graph.js';
 import { MATCH_FEATURES, matchFeatures, MAX_CONTEXT_TOKENS, MAX_QUESTION_TOKENS, MAX_SENTENCE_TOKENS, readerTokens, type ReaderToken } from './tokens.js';
 import { readWordVectors, UNKNOWN_RARITY, type WordVectorTable } from './vectors.js';
 
@@ -131,12 +131,13 @@ export class AnswerReader {
   readonly g: number;
   private readonly w: Record<string, Float32Array>;
   private readonly functionIds: Map<string, number>;
-  /** Token states by token key: an archive repeats its words, and a token's state is most of a sentence's cost. */
+  /** Token states by token key: an archive repeats its words, so most of a question's words were read before. */
   private readonly states: LruMap<string, TokenState>;
   /** Tokens of texts read lately: a query reads its passages' sentences, and the next query often the same. */
-  private readonly texts: LruMap<string, ReadText>;
-  /** The comparisons' graph in onnxruntime, made as the reader loads. */
+  private readonly texts: LruMap<string, ReaderToken[]>;
+  /** The comparisons' graph and the word-state graph in onnxruntime, made as the reader loads. */
   private readonly session: Promise<ort.InferenceSession>;
+  private readonly wordStates: Promise<ort.InferenceSession>;
 
   constructor(
     readonly model: ReaderModel,
@@ -153,41 +154,61 @@ export class AnswerReader {
     }
     this.w = model.tensors;
     this.functionIds = new Map(model.functionWords.map((w, i) => [w, i + 1]));
-    this.session = ort.InferenceSession.create(encodeReaderGraph(this.w, model.dims), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' } as const;
+    this.session = ort.InferenceSession.create(encodeReaderGraph(this.w, model.dims), options);
+    this.wordStates = ort.InferenceSession.create(encodeWordStateGraph(this.w, { d: this.d, h: this.h, inputWidth: vectors.dim + TOKEN_FLAGS, functionRows: model.functionWords.length + 1 }), options);
     // A failure is reported to the first score() that awaits it, not as an unhandled rejection.
     this.session.catch(() => {});
+    this.wordStates.catch(() => {});
   }
 
-  private state(token: ReaderToken): TokenState {
-    const key = `${token.lower}|${token.capitalised ? 1 : 0}${token.allCaps ? 1 : 0}`;
-    let s = this.states.get(key);
-    if (s) return s;
-    const { d, h, w } = this;
-    const { input, functionId } = tokenInput(this.vectors, this.functionIds, token);
-    const t = new Float32Array(d);
-    t.set(w.embedBias);
-    for (let c = 0; c < d; c++) t[c] += w.functionWords[functionId * d + c];
-    addVectorTimes(t, input, w.embedKernel, d);
-    for (let c = 0; c < d; c++) t[c] = Math.tanh(t[c]);
-    const times = (m: Float32Array) => {
-      const out = new Float32Array(h);
-      addVectorTimes(out, t, m, h);
-      return out;
-    };
-    s = { t, asAligned: times(w.questionAligned), asContext: times(w.contextAligned), asSentence: times(w.sentenceKernel) };
-    this.states.set(key, s);
-    return s;
-  }
-
-  /** A text's tokens and their states (up to a sentence's limit; context reads a prefix of the same). */
-  private read(text: string, limit: number): ReadText {
-    const key = `${limit}:${text}`;
-    let read = this.texts.get(key);
-    if (!read) {
-      const tokens = readerTokens(text, limit);
-      this.texts.set(key, (read = { tokens, states: tokens.map((t) => this.state(t)) }));
+  /**
+   * The states of every token of `lists`: cached ones looked up, the others computed in one run of
+   * the word-state graph and cached. Returned per list (this call's own map keeps them, whatever the
+   * cache drops meanwhile).
+   */
+  private async statesOf(lists: ReaderToken[][]): Promise<TokenState[][]> {
+    const keyOf = (token: ReaderToken) => `${token.lower}|${token.capitalised ? 1 : 0}${token.allCaps ? 1 : 0}`;
+    const found = new Map<string, TokenState>();
+    const missing = new Map<string, ReaderToken>();
+    for (const list of lists) {
+      for (const token of list) {
+        const key = keyOf(token);
+        if (found.has(key) || missing.has(key)) continue;
+        const state = this.states.get(key);
+        if (state) found.set(key, state);
+        else missing.set(key, token);
+      }
     }
-    return read;
+    if (missing.size) {
+      const { d, h } = this;
+      const width = this.vectors.dim + TOKEN_FLAGS;
+      const inputs = new Float32Array(missing.size * width);
+      const functionIds = new Int32Array(missing.size);
+      [...missing.values()].forEach((token, i) => {
+        const { input, functionId } = tokenInput(this.vectors, this.functionIds, token);
+        inputs.set(input, i * width);
+        functionIds[i] = functionId;
+      });
+      const out = await (await this.wordStates).run({ inputs: new ort.Tensor('float32', inputs, [missing.size, width]), functionIds: new ort.Tensor('int32', functionIds, [missing.size]) });
+      const [states, parts] = [out.states.data as Float32Array, out.parts.data as Float32Array];
+      [...missing.keys()].forEach((key, i) => {
+        const at = i * 3 * h;
+        // Copies: a slice of the batch's buffer would keep all of it alive in the cache.
+        const state = { t: states.slice(i * d, (i + 1) * d), asAligned: parts.slice(at, at + h), asContext: parts.slice(at + h, at + 2 * h), asSentence: parts.slice(at + 2 * h, at + 3 * h) };
+        this.states.set(key, state);
+        found.set(key, state);
+      });
+    }
+    return lists.map((list) => list.map((token) => found.get(keyOf(token))!));
+  }
+
+  /** A text's tokens (up to a sentence's limit; context reads a prefix of the same). */
+  private read(text: string, limit: number): ReaderToken[] {
+    const key = `${limit}:${text}`;
+    let tokens = this.texts.get(key);
+    if (!tokens) this.texts.set(key, (tokens = readerTokens(text, limit)));
+    return tokens;
   }
 
   /**
@@ -196,9 +217,17 @@ export class AnswerReader {
    */
   async score(questionText: string, candidates: ReaderCandidate[]): Promise<number[]> {
     const { d, h, g, w } = this;
-    const q = this.read(questionText, MAX_QUESTION_TOKENS);
-    const m = q.tokens.length;
+    const questionTokens = this.read(questionText, MAX_QUESTION_TOKENS);
+    const m = questionTokens.length;
     if (!m || !candidates.length) return candidates.map(() => 0);
+    // Context reads the first MAX_CONTEXT_TOKENS words of each neighbour (as training does).
+    const sentenceTokens = candidates.map((c) => this.read(c.sentence, MAX_SENTENCE_TOKENS));
+    const contextTokens = candidates.map((c) => c.context.map((text) => this.read(text, MAX_SENTENCE_TOKENS).slice(0, MAX_CONTEXT_TOKENS)));
+    const states = await this.statesOf([questionTokens, ...sentenceTokens, ...contextTokens.flat()]);
+    const q: ReadText = { tokens: questionTokens, states: states[0] };
+    const sentences = sentenceTokens.map((tokens, c): ReadText => ({ tokens, states: states[1 + c] }));
+    let at = 1 + candidates.length;
+    const contexts = contextTokens.map((list) => list.map((tokens): ReadText => ({ tokens, states: states[at++] })));
     // The question's own parts, once per question.
     const own = (kernel: Float32Array, bias: Float32Array | null) => {
       const out = new Float32Array(m * h);
@@ -231,12 +260,9 @@ export class AnswerReader {
       }
       return row;
     };
-    // Context reads the first MAX_CONTEXT_TOKENS words of each neighbour (as training does).
-    const sentences = candidates.map((c) => this.read(c.sentence, MAX_SENTENCE_TOKENS));
-    const contexts = candidates.map((c) => c.context.map((text) => this.read(text, MAX_SENTENCE_TOKENS)));
     const C = candidates.length;
     const N = Math.max(1, ...sentences.map((r) => r.tokens.length));
-    const K = Math.max(1, ...contexts.map((list) => list.reduce((sum, r) => sum + Math.min(MAX_CONTEXT_TOKENS, r.tokens.length), 0)));
+    const K = Math.max(1, ...contexts.map((list) => list.reduce((sum, r) => sum + r.tokens.length, 0)));
     const sentenceIds = new Int32Array(C * N);
     const sentencePenalty = new Float32Array(C * N).fill(-1e9);
     const sentenceMask = new Float32Array(C * N);
@@ -254,7 +280,7 @@ export class AnswerReader {
     contexts.forEach((list, c) => {
       let at = c * K;
       for (const read of list) {
-        for (let j = 0; j < Math.min(MAX_CONTEXT_TOKENS, read.tokens.length); j++) {
+        for (let j = 0; j < read.tokens.length; j++) {
           contextIds[at] = rowOf(read, j);
           contextPenalty[at++] = 0;
         }
