@@ -23,6 +23,7 @@ import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sente
 import { readCorpus } from '../src/ingest/index.js';
 import { checkExtraction, locateCouncilDocs, pageEdgeLines, readCouncilSuite, scoreCouncilAnswer, summarizeCouncil, type BatchAnswer, type ExtractionCheck } from '../src/eval/council.js';
 import { openIndex } from '../src/index/index.js';
+import { fusedOrderOnly } from '../src/retrieve/index.js';
 import { describeUrl } from '../src/index/postgres/index.js';
 import { startPglite } from './pglite.js';
 
@@ -57,7 +58,7 @@ function rankingRows(w: Weights): Array<[string, Weights]> {
  * configured (re-ordered by the cross-encoder or the answer reader), so each part's contribution shows.
  */
 function variants(archive: Archive): Array<[string, Archive]> {
-  const fusedOnly = (weights: Weights) => archive.withConfig({ ...archive.config, retrieval: { ...archive.config.retrieval, weights, rerank: { ...archive.config.retrieval.rerank, candidates: 0 } } });
+  const fusedOnly = (weights: Weights) => archive.withConfig(fusedOrderOnly({ ...archive.config, retrieval: { ...archive.config.retrieval, weights } }));
   const rows = rankingRows(archive.config.retrieval.weights).map(([name, weights]): [string, Archive] => [name, fusedOnly(weights)]);
   const { candidates } = archive.config.retrieval.rerank;
   return candidates > 0 ? [...rows, [`${rows.at(-1)![0]} + ${archive.reranker.id} (top ${candidates})`, archive]] : rows;

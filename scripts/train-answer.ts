@@ -22,7 +22,7 @@ import { writeOrCheck } from './shipped.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { answers as seedAnswers, readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics } from '../src/eval/wikiqa.js';
-import { loadReranker, rankPassages } from '../src/retrieve/index.js';
+import { fusedOrderOnly, loadReranker, rankPassages } from '../src/retrieve/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 /** Feature groups an ablation leaves out: the ranker's groups, and the trigger's cues of unanswerable questions. */
@@ -63,11 +63,12 @@ const foldOf = (key: string) => parseInt(createHash('sha256').update(key).digest
 /** Reads each question through an archive and labels every candidate sentence. */
 async function read(domain: Example['domain'], config: Config, { index, embedder }: LoadedIndex, questions: Array<{ key: string; text: string; answerable: boolean; isAnswer: (source: string, start: number, end: number) => boolean }>): Promise<void> {
   const reader = { sentences: new SentenceCache(embedder, 50_000), words: new WordVectors(embedder), idf: (t: string) => index.store.idf(t), network: shippedAnswerReader() };
-  // The passages the answer is chosen from, as a search chooses it.
+  // The passages the answer is chosen from, as a search chooses them: the fused top ones, which do
+  // not depend on the order shown, so the shown passages are not re-ordered here (that would read 20 more).
   const reranker = await loadReranker(config);
   const bar = progressBar(`Reading ${domain} questions`);
   for (const [n, q] of questions.entries()) {
-    const { answerPassages: passages, queryVector } = await rankPassages({ index, embedder, reranker }, config, q.text, config.answer.passagesConsidered);
+    const { answerPassages: passages, queryVector } = await rankPassages({ index, embedder, reranker }, fusedOrderOnly(config), q.text, config.answer.passagesConsidered);
     const reading = await readPassages(reader, config, q.text, queryVector, passages);
     const labels = reading.sentences.map((list) => list.map((s) => (q.isAnswer(passages[s.passage].document.source, s.start, s.end) ? 1 : 0)));
     examples.push({ domain, reading, labels, fold: foldOf(q.key), answerable: q.answerable, weight: domain === 'seeds' ? SEED_WEIGHT : 1 });

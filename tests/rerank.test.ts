@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Archive } from '../src/archive.js';
 import { bertWords } from '../src/embed/vocabulary.js';
 import { evaluateSeedQuestions, readSeedQuestions } from '../src/eval/seedQuestions.js';
+import { fusedOrderOnly } from '../src/retrieve/index.js';
 import { writeWordCountCrossEncoder } from './fixtures/crossEncoder.js';
 import { SEEDS, seedArchive, tempDir } from './helpers.js';
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
 });
 
 describe('the answer reader re-orders the top passages of a question', () => {
-  const fusedOnly = () => plain.withConfig({ ...plain.config, retrieval: { ...plain.config.retrieval, rerank: { ...plain.config.retrieval.rerank, candidates: 0 } } });
+  const fusedOnly = () => plain.withConfig(fusedOrderOnly(plain.config));
 
   it('by default, blending its reading with the fused score: more seed questions get an answering passage first', async () => {
     expect(plain.reranker.id).toBe('answer-reader');
@@ -46,7 +47,7 @@ describe('the answer reader re-orders the top passages of a question', () => {
 describe('cross-encoder reranking through transformers.js', () => {
   it('re-orders the fused top passages by the cross-encoder, which reads the passage side of each pair', async () => {
     expect(reranked.reranker?.id).toBe('rayner-counter');
-    const before = (await plain.withConfig({ ...plain.config, retrieval: { ...plain.config.retrieval, rerank: { ...plain.config.retrieval.rerank, candidates: 0 } } }).search(QUERY, { k: 10 })).results;
+    const before = (await plain.withConfig(fusedOrderOnly(plain.config)).search(QUERY, { k: 10 })).results;
     const after = (await reranked.search(QUERY, { k: 10 })).results;
     const counts = after.map((r) => count(r.text, 'rayner'));
     expect(count(before[0].text, 'rayner')).toBe(0);
@@ -58,7 +59,7 @@ describe('cross-encoder reranking through transformers.js', () => {
 
   it('keeps the fused order at weight 0', async () => {
     const fusedWeight = reranked.withConfig({ ...reranked.config, retrieval: { ...reranked.config.retrieval, rerank: { ...reranked.config.retrieval.rerank, weight: 0 } } });
-    const unordered = plain.withConfig({ ...plain.config, retrieval: { ...plain.config.retrieval, rerank: { ...plain.config.retrieval.rerank, candidates: 0 } } });
+    const unordered = plain.withConfig(fusedOrderOnly(plain.config));
     const fusedOnly = (await unordered.search(QUERY, { k: 10 })).results.map((r) => r.start);
     expect((await fusedWeight.search(QUERY, { k: 10 })).results.map((r) => r.start)).toEqual(fusedOnly);
   });

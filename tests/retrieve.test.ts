@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Archive } from '../src/archive.js';
 import { UserError } from '../src/config.js';
 import { groupBy } from '../src/group.js';
-import { fuseScores, standardize } from '../src/retrieve/index.js';
+import { fusedOrderOnly, fuseScores, standardize } from '../src/retrieve/index.js';
 import { timeFit, timeSignal } from '../src/retrieve/time.js';
 import { timelineOf } from '../src/retrieve/timeline.js';
 import { copyOfSeeds, seedArchive } from './helpers.js';
@@ -143,9 +143,9 @@ describe('time-aware questions', () => {
   it('lifts the passages of the asked time without dropping the rest', async () => {
     const question = 'did Hampshire leaders want a mayor in 2015';
     // The fused order, whose scores the lift adds to (the reader's re-ordering hands them out again).
-    const fused = { ...archive.config.retrieval, rerank: { ...archive.config.retrieval.rerank, candidates: 0 } };
-    const plain = await archive.withConfig({ ...archive.config, retrieval: { ...fused, timeWeight: 0 } }).search(question, { k: 10 });
-    const timed = await archive.withConfig({ ...archive.config, retrieval: fused }).search(question, { k: 10 });
+    const fused = fusedOrderOnly(archive.config);
+    const plain = await archive.withConfig({ ...fused, retrieval: { ...fused.retrieval, timeWeight: 0 } }).search(question, { k: 10 });
+    const timed = await archive.withConfig(fused).search(question, { k: 10 });
     const find = (r: typeof timed) => r.results.find((h) => h.docId === '000_2f8a857afa737480' && h.text.includes('should not be a mayor'))!;
     // The 2015 article's passage gains at least half the time weight (published in the asked year).
     expect(find(timed).score - find(plain).score).toBeGreaterThanOrEqual(archive.config.retrieval.timeWeight / 2 - 1e-9);

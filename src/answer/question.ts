@@ -83,6 +83,9 @@ function readType(tokens: string[]): { type: AnswerType; head: string | null } {
 
 const WH_WORDS = new Set(['who', 'whom', 'whose', 'what', 'which', 'when', 'where', 'why', 'how']);
 
+/** A question's words, past any opening quote: its first ones say what kind of question it is. */
+const wordsOf = (text: string) => words(text.replace(/^["'“‘\s]+/, ''));
+
 /**
  * Whether a query is put as a question (it ends with "?", or opens with a wh-word, "in what/which",
  * or an auxiliary verb), rather than as a statement (SciFact's claims) or a few keywords: the
@@ -90,13 +93,13 @@ const WH_WORDS = new Set(['who', 'whom', 'whose', 'what', 'which', 'when', 'wher
  */
 export function isQuestion(text: string): boolean {
   if (/\?\s*$/.test(text)) return true;
-  const [first, second] = words(text.replace(/^["'“‘\s]+/, ''));
+  const [first, second] = wordsOf(text);
   return !!first && (WH_WORDS.has(first) || AUXILIARY.has(first) || (first === 'in' && (second === 'what' || second === 'which')));
 }
 
 /** Reads a question: its expected answer type, its focus, its terms and the names it mentions. */
 export function readQuestion(text: string): Question {
-  const tokens = words(text.replace(/^["'“‘\s]+/, ''));
+  const tokens = wordsOf(text);
   const { type, head } = readType(tokens);
   // A name is a capitalised word that is not the question's first word ("Roy Perry", "Wiltshire"), or an acronym.
   const names = [...text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu)]

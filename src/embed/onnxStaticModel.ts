@@ -1,6 +1,4 @@
-import onnxProto from 'onnx-proto';
-
-const { onnx } = onnxProto;
+import { DataType as T, encodeModel, floatTensor, onnx, valueInfo } from '../onnx.js';
 
 /**
  * Serialises a static embedding model as an ONNX graph:
@@ -10,15 +8,10 @@ const { onnx } = onnxProto;
  */
 export function encodeStaticEmbeddingOnnx(embeddings: Float32Array, vocabSize: number, dim: number): Uint8Array {
   if (embeddings.length !== vocabSize * dim) throw new Error(`embedding matrix has ${embeddings.length} values, expected ${vocabSize}x${dim}`);
-  const T = onnx.TensorProto.DataType;
-  const bytes = new Uint8Array(embeddings.buffer, embeddings.byteOffset, embeddings.byteLength);
-  const dims = (...names: (string | number)[]) => ({
-    dim: names.map((n) => (typeof n === 'number' ? { dimValue: n } : { dimParam: n })),
-  });
   const graph = onnx.GraphProto.create({
     name: 'static_embedding',
     initializer: [
-      onnx.TensorProto.create({ name: 'embeddings', dataType: T.FLOAT, dims: [vocabSize, dim], rawData: bytes }),
+      floatTensor('embeddings', embeddings, [vocabSize, dim]),
       onnx.TensorProto.create({ name: 'unsqueeze_axes', dataType: T.INT64, dims: [1], int64Data: [-1] }),
     ],
     node: [
@@ -27,17 +20,8 @@ export function encodeStaticEmbeddingOnnx(embeddings: Float32Array, vocabSize: n
       onnx.NodeProto.create({ opType: 'Unsqueeze', input: ['mask_float', 'unsqueeze_axes'], output: ['mask_3d'] }),
       onnx.NodeProto.create({ opType: 'Mul', input: ['token_vectors', 'mask_3d'], output: ['last_hidden_state'] }),
     ],
-    input: [
-      { name: 'input_ids', type: { tensorType: { elemType: T.INT64, shape: dims('batch', 'sequence') } } },
-      { name: 'attention_mask', type: { tensorType: { elemType: T.INT64, shape: dims('batch', 'sequence') } } },
-    ],
-    output: [{ name: 'last_hidden_state', type: { tensorType: { elemType: T.FLOAT, shape: dims('batch', 'sequence', dim) } } }],
+    input: [valueInfo('input_ids', T.INT64, 'batch', 'sequence'), valueInfo('attention_mask', T.INT64, 'batch', 'sequence')],
+    output: [valueInfo('last_hidden_state', T.FLOAT, 'batch', 'sequence', dim)],
   });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    producerName: 'semantic-archive',
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return encodeModel(graph);
 }

@@ -18,6 +18,9 @@ export interface RetrievalModels {
   reranker: Reranker;
 }
 
+/** `config` with the top passages left in the fused order (no re-ranker reads them). */
+export const fusedOrderOnly = (config: Config): Config => ({ ...config, retrieval: { ...config.retrieval, rerank: { ...config.retrieval.rerank, candidates: 0 } } });
+
 /** A passage in fused order, before its best sentence is chosen. */
 export interface RankedPassage {
   chunk: Chunk;
@@ -77,6 +80,9 @@ export async function rankPassages({ index, embedder, reranker }: RetrievalModel
   // The cap mixes documents; it never keeps k from being reached when few documents can answer
   // (a search filtered to one document returns up to k passages of it).
   const documents = allowed ? allowed.size : index.documents.size;
+  // A candidate's word shingles, made once though both the answer's passages and those shown are selected.
+  const shingled = new Map<number, Set<string>>();
+  const shinglesOf = (i: number) => shingled.get(i) ?? shingled.set(i, shingles(index.chunks[labels[i]].text)).get(i)!;
   /** The first `count` passages of `order`, at most `cap` a document, near-duplicates of one kept left out. */
   const select = (order: number[], count: number, scores: number[]): RankedPassage[] => {
     const cap = Math.max(maxPerDoc, Math.ceil(count / Math.max(documents, 1)));
@@ -87,7 +93,7 @@ export async function rankPassages({ index, embedder, reranker }: RetrievalModel
       if (chosen.length >= count) break;
       const chunk = index.chunks[labels[i]];
       if ((perDoc.get(chunk.docId) ?? 0) >= cap) continue;
-      const sh = shingles(chunk.text);
+      const sh = shinglesOf(i);
       if (kept.some((other) => overlap(other, sh) >= duplicateThreshold)) continue;
       kept.push(sh);
       perDoc.set(chunk.docId, (perDoc.get(chunk.docId) ?? 0) + 1);
@@ -100,16 +106,16 @@ export async function rankPassages({ index, embedder, reranker }: RetrievalModel
   // 0.584, WikiQA 0.531 -> 0.515, cross-validated), the reader's view counted twice.
   const answerPassages = select(fusedOrder, config.answer.passagesConsidered, fused);
   if (config.retrieval.rerank.candidates > 0 && reranker.reads(query)) {
-    const order = await rerankTop(reranker, config, query, fusedOrder, [...fused], (i) => index.chunks[labels[i]].text);
-    return { passages: select(order.order, k, order.scores), answerPassages, queryVector };
+    const reordered = await rerankTop(reranker, config, query, fusedOrder, fused, (i) => index.chunks[labels[i]].text);
+    return { passages: select(reordered.order, k, reordered.scores), answerPassages, queryVector };
   }
   return { passages: select(fusedOrder, k, fused), answerPassages, queryVector };
 }
 
 /**
  * The first rerank.candidates of the fused order, re-ordered by a blend of their standardised fused
- * and re-ranker scores (the re-ranker alone at weight 1); their fused scores (`fused`, changed in
- * place) are reassigned in the new order so scores still fall with rank. The rest keep their places below.
+ * and re-ranker scores (the re-ranker alone at weight 1), with the fused scores handed out again in
+ * the new order so scores still fall with rank. The rest keep their places (and scores) below.
  */
 async function rerankTop(reranker: Reranker, config: Config, query: string, order: number[], fused: number[], text: (i: number) => string): Promise<{ order: number[]; scores: number[] }> {
   const { candidates } = config.retrieval.rerank;
@@ -119,7 +125,7 @@ async function rerankTop(reranker: Reranker, config: Config, query: string, orde
   const first = standardize(top.map((i) => fused[i]));
   const blended = top.map((_, n) => weight * read[n] + (1 - weight) * first[n]);
   const reordered = top.map((_, n) => n).sort((a, b) => blended[b] - blended[a] || a - b);
-  const scores = top.map((i) => fused[i]);
-  reordered.forEach((n, rank) => (fused[top[n]] = scores[rank]));
-  return { order: [...reordered.map((n) => top[n]), ...order.slice(candidates)], scores: fused };
+  const scores = [...fused];
+  reordered.forEach((n, rank) => (scores[top[n]] = fused[top[rank]]));
+  return { order: [...reordered.map((n) => top[n]), ...order.slice(candidates)], scores };
 }

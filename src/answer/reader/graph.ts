@@ -1,8 +1,6 @@
-import onnxProto from 'onnx-proto';
+import { DataType as T, encodeModel, floatTensor, onnx, valueInfo, type Attribute } from '../../onnx.js';
 import { MATCH_FEATURES } from './tokens.js';
 
-const { onnx } = onnxProto;
-const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
 
 /**
@@ -25,19 +23,19 @@ const A = onnx.AttributeProto.AttributeType;
  */
 export function encodeReaderGraph(weights: Record<string, Float32Array>, dims: { d: number; h: number; g: number }): Uint8Array {
   const { d, h, g } = dims;
-  const initializer: onnxProto.onnx.ITensorProto[] = [];
+  const initializer: Array<ReturnType<typeof floatTensor>> = [];
   const constant = (name: string, values: Float32Array, shape: number[]) => {
-    initializer.push(onnx.TensorProto.create({ name, dataType: T.FLOAT, dims: shape, rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) }));
+    initializer.push(floatTensor(name, values, shape));
     return name;
   };
   const axes = (name: string, values: number[]) => {
     initializer.push(onnx.TensorProto.create({ name, dataType: T.INT64, dims: [values.length], int64Data: values }));
     return name;
   };
-  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const nodes: Array<ReturnType<typeof onnx.NodeProto.create>> = [];
   let counter = 0;
   /** One node; returns its output's name. */
-  const op = (opType: string, inputs: string[], attribute: onnxProto.onnx.IAttributeProto[] = []) => {
+  const op = (opType: string, inputs: string[], attribute: Attribute[] = []) => {
     const output = `${opType.toLowerCase()}_${counter++}`;
     nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: [output], attribute }));
     return output;
@@ -83,34 +81,32 @@ export function encodeReaderGraph(weights: Record<string, Float32Array>, dims: {
   const scores = add(op('MatMul', [hidden, constant('outputKernel', weights.outputKernel, [g, 1])]), constant('outputBias', weights.outputBias, [1]));
   nodes.push(onnx.NodeProto.create({ opType: 'Squeeze', input: [scores, last], output: ['scores'] }));
 
-  const shape = (...names: Array<string | number>) => ({ dim: names.map((n) => (typeof n === 'number' ? { dimValue: n } : { dimParam: n })) });
-  const input = (name: string, elemType: number, ...dimensions: Array<string | number>) => ({ name, type: { tensorType: { elemType, shape: shape(...dimensions) } } });
   const graph = onnx.GraphProto.create({
     name: 'answer_reader',
     initializer,
     node: nodes,
     input: [
-      input('words', T.FLOAT, 'U', d),
-      input('wordsAligned', T.FLOAT, 'U', h),
-      input('wordsContext', T.FLOAT, 'U', h),
-      input('wordsSentence', T.FLOAT, 'U', h),
-      input('match', T.FLOAT, 'U', 'm', MATCH_FEATURES),
-      input('questionT', T.FLOAT, d, 'm'),
-      input('sentenceOwn', T.FLOAT, 'm', h),
-      input('contextOwn', T.FLOAT, 'm', h),
-      input('questionAligned', T.FLOAT, 'm', h),
-      input('importance', T.FLOAT, 1, 'm'),
-      input('hiddenBias', T.FLOAT, g),
-      input('sentenceIds', T.INT32, 'C', 'N'),
-      input('sentencePenalty', T.FLOAT, 'C', 'N'),
-      input('sentenceMask', T.FLOAT, 'C', 'N', 1),
-      input('sentenceLength', T.FLOAT, 'C', 1),
-      input('contextIds', T.INT32, 'C', 'K'),
-      input('contextPenalty', T.FLOAT, 'C', 'K'),
+      valueInfo('words', T.FLOAT, 'U', d),
+      valueInfo('wordsAligned', T.FLOAT, 'U', h),
+      valueInfo('wordsContext', T.FLOAT, 'U', h),
+      valueInfo('wordsSentence', T.FLOAT, 'U', h),
+      valueInfo('match', T.FLOAT, 'U', 'm', MATCH_FEATURES),
+      valueInfo('questionT', T.FLOAT, d, 'm'),
+      valueInfo('sentenceOwn', T.FLOAT, 'm', h),
+      valueInfo('contextOwn', T.FLOAT, 'm', h),
+      valueInfo('questionAligned', T.FLOAT, 'm', h),
+      valueInfo('importance', T.FLOAT, 1, 'm'),
+      valueInfo('hiddenBias', T.FLOAT, g),
+      valueInfo('sentenceIds', T.INT32, 'C', 'N'),
+      valueInfo('sentencePenalty', T.FLOAT, 'C', 'N'),
+      valueInfo('sentenceMask', T.FLOAT, 'C', 'N', 1),
+      valueInfo('sentenceLength', T.FLOAT, 'C', 1),
+      valueInfo('contextIds', T.INT32, 'C', 'K'),
+      valueInfo('contextPenalty', T.FLOAT, 'C', 'K'),
     ],
-    output: [input('scores', T.FLOAT, 'C')],
+    output: [valueInfo('scores', T.FLOAT, 'C')],
   });
-  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'semantic-archive', graph })).finish();
+  return encodeModel(graph);
 }
 
 /**
@@ -122,16 +118,13 @@ export function encodeReaderGraph(weights: Record<string, Float32Array>, dims: {
  */
 export function encodeWordStateGraph(weights: Record<string, Float32Array>, dims: { d: number; h: number; inputWidth: number; functionRows: number }): Uint8Array {
   const { d, h, inputWidth, functionRows } = dims;
-  const constant = (name: string, values: Float32Array, shape: number[]) => onnx.TensorProto.create({ name, dataType: T.FLOAT, dims: shape, rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) });
   // The three kernels side by side, so one product gives all three parts.
   const partsKernel = new Float32Array(d * 3 * h);
   for (let r = 0; r < d; r++) ['questionAligned', 'contextAligned', 'sentenceKernel'].forEach((name, k) => partsKernel.set(weights[name].subarray(r * h, (r + 1) * h), r * 3 * h + k * h));
-  const node = (opType: string, input: string[], output: string, attribute: onnxProto.onnx.IAttributeProto[] = []) => onnx.NodeProto.create({ opType, input, output: [output], attribute });
-  const shape = (...names: Array<string | number>) => ({ dim: names.map((n) => (typeof n === 'number' ? { dimValue: n } : { dimParam: n })) });
-  const value = (name: string, elemType: number, ...dimensions: Array<string | number>) => ({ name, type: { tensorType: { elemType, shape: shape(...dimensions) } } });
+  const node = (opType: string, input: string[], output: string, attribute: Attribute[] = []) => onnx.NodeProto.create({ opType, input, output: [output], attribute });
   const graph = onnx.GraphProto.create({
     name: 'answer_reader_word_states',
-    initializer: [constant('embedKernel', weights.embedKernel, [inputWidth, d]), constant('functionWords', weights.functionWords, [functionRows, d]), constant('embedBias', weights.embedBias, [d]), constant('partsKernel', partsKernel, [d, 3 * h])],
+    initializer: [floatTensor('embedKernel', weights.embedKernel, [inputWidth, d]), floatTensor('functionWords', weights.functionWords, [functionRows, d]), floatTensor('embedBias', weights.embedBias, [d]), floatTensor('partsKernel', partsKernel, [d, 3 * h])],
     node: [
       node('MatMul', ['inputs', 'embedKernel'], 'embedded'),
       node('Gather', ['functionWords', 'functionIds'], 'functionRows', [{ name: 'axis', type: A.INT, i: 0 }]),
@@ -140,8 +133,8 @@ export function encodeWordStateGraph(weights: Record<string, Float32Array>, dims
       node('Tanh', ['biased'], 'states'),
       node('MatMul', ['states', 'partsKernel'], 'parts'),
     ],
-    input: [value('inputs', T.FLOAT, 'B', inputWidth), value('functionIds', T.INT32, 'B')],
-    output: [value('states', T.FLOAT, 'B', d), value('parts', T.FLOAT, 'B', 3 * h)],
+    input: [valueInfo('inputs', T.FLOAT, 'B', inputWidth), valueInfo('functionIds', T.INT32, 'B')],
+    output: [valueInfo('states', T.FLOAT, 'B', d), valueInfo('parts', T.FLOAT, 'B', 3 * h)],
   });
-  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'semantic-archive', graph })).finish();
+  return encodeModel(graph);
 }

@@ -1,16 +1,12 @@
-import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
+import { DataType as T, encodeModel, onnx, valueInfo } from '../../onnx.js';
 import { createSessionOnAllCores } from '../threads.js';
-
-const { onnx } = onnxProto;
 
 /**
  * Dense matrix products for training, run by onnxruntime (already here for inference), whose
  * multi-threaded SIMD kernels do in a fraction of a second what plain JavaScript loops take minutes for.
  */
 function matmulGraph(transposeA: boolean): Uint8Array {
-  const T = onnx.TensorProto.DataType;
-  const shape = (a: string, b: string) => ({ dim: [{ dimParam: a }, { dimParam: b }] });
   const nodes = transposeA
     ? [
         onnx.NodeProto.create({ opType: 'Transpose', input: ['a'], output: ['at'], attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 0] }] }),
@@ -20,13 +16,10 @@ function matmulGraph(transposeA: boolean): Uint8Array {
   const graph = onnx.GraphProto.create({
     name: transposeA ? 'matmul_tn' : 'matmul',
     node: nodes,
-    input: [
-      { name: 'a', type: { tensorType: { elemType: T.FLOAT, shape: shape('n', 'k') } } },
-      { name: 'b', type: { tensorType: { elemType: T.FLOAT, shape: transposeA ? shape('n', 'm') : shape('k', 'm') } } },
-    ],
-    output: [{ name: 'c', type: { tensorType: { elemType: T.FLOAT, shape: shape('x', 'm') } } }],
+    input: [valueInfo('a', T.FLOAT, 'n', 'k'), transposeA ? valueInfo('b', T.FLOAT, 'n', 'm') : valueInfo('b', T.FLOAT, 'k', 'm')],
+    output: [valueInfo('c', T.FLOAT, 'x', 'm')],
   });
-  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph })).finish();
+  return encodeModel(graph);
 }
 
 export interface DenseOps {
