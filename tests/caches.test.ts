@@ -5,7 +5,6 @@ import type { Archive } from '../src/archive.js';
 import type { Embedder } from '../src/embed/index.js';
 import { inMemory } from '../src/index/binary.js';
 import { DocumentTexts } from '../src/index/texts.js';
-import { LruMap } from '../src/lru.js';
 import { seedArchive } from './helpers.js';
 
 /**
@@ -33,20 +32,6 @@ function recording(embedder: Embedder) {
   };
   return { spied, texts, words };
 }
-
-describe('LruMap', () => {
-  it('keeps the most recently used entries up to its capacity', () => {
-    const map = new LruMap<string, number>(2);
-    map.set('a', 1);
-    map.set('b', 2);
-    expect(map.get('a')).toBe(1); // a is now the most recent
-    map.set('c', 3);
-    expect([map.has('a'), map.has('b'), map.has('c'), map.size]).toEqual([true, false, true, 2]);
-    map.set('a', 10); // setting again refreshes too
-    map.set('d', 4);
-    expect([map.get('a'), map.has('c'), map.get('d'), map.size]).toEqual([10, false, 4, 2]);
-  });
-});
 
 describe('the sentence cache', () => {
   it('returns the same sentences and vectors with room for 2 passages as with room for all, and re-embeds only what it dropped', async () => {

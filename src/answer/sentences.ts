@@ -3,7 +3,7 @@ import type { Embedder } from '../embed/index.js';
 import { lexicalTerms } from '../text/tokens.js';
 import type { Chunk } from '../types.js';
 import { createDenseOps, type DenseOps } from '../embed/train/denseOps.js';
-import { LruMap } from '../lru.js';
+import { LRUCache } from 'lru-cache';
 import { tagSentence, type SentenceTags } from './entities.js';
 
 /** A passage's sentences as the answer step reads them: offsets, text, vector, lexical terms and tags. */
@@ -23,13 +23,13 @@ export interface PassageSentences {
  * The cache is bounded (least recently used passages leave first), so memory stays flat under load.
  */
 export class SentenceCache {
-  private readonly entries: LruMap<number, PassageSentences>;
+  private readonly entries: LRUCache<number, PassageSentences>;
 
   constructor(
     private readonly embedder: Embedder,
     capacity = 3000,
   ) {
-    this.entries = new LruMap(capacity);
+    this.entries = new LRUCache({ max: capacity });
   }
 
   async of(chunks: Chunk[]): Promise<PassageSentences[]> {
@@ -71,14 +71,14 @@ export class SentenceCache {
 export class WordVectors {
   private ops: Promise<DenseOps> | null = null;
 
-  private readonly vectors: LruMap<string, Float32Array>;
+  private readonly vectors: LRUCache<string, Float32Array>;
 
   constructor(
     private readonly embedder: Embedder,
     // 20,000 words are about 25 MB at 256 dimensions; 100,000 made a server under load grow by 180 MB.
     capacity = 20_000,
   ) {
-    this.vectors = new LruMap(capacity);
+    this.vectors = new LRUCache({ max: capacity });
   }
 
   /**

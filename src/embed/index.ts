@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@xenova/transformers';
 import type { Config } from '../config.js';
 import { UserError } from '../config.js';
+import { LRUCache } from 'lru-cache';
 
 export { BUILTIN_MODEL, builtinModelRecord, isCurrentBuiltinModel, trainBuiltinModel, trainedModelFolder, trainingKey, type BuiltinModelRecord } from './builtinModel.js';
 export { trainable, vocabularyCoverage, type VocabularyCoverage } from './vocabulary.js';
@@ -111,19 +112,12 @@ async function embedBatch(extractor: FeatureExtractionPipeline, texts: string[])
   const out: Float32Array[] = [];
   for (let b = 0; b < batch; b++) {
     const vector = new Float32Array(dim);
-    let tokens = 0;
     for (let t = 0; t < length; t++) {
       if (mask[b * length + t] === 0n) continue;
-      tokens++;
       const row = (b * length + t) * dim;
       for (let d = 0; d < dim; d++) vector[d] += data[row + d];
     }
-    let norm = 0;
-    for (let d = 0; d < dim; d++) norm += vector[d] * vector[d];
-    // A text with no known word pools to a zero vector; it stays zero instead of becoming NaN.
-    const scale = tokens > 0 && norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let d = 0; d < dim; d++) vector[d] *= scale;
-    out.push(vector);
+    out.push(normalizeInPlace(vector));
   }
   return out;
 }
@@ -151,17 +145,39 @@ async function openModel(modelsDir: string, name: string, id: string, config: Co
   // The built-in tokenizer holds whole words only (see bertTokenizerJson); its specials are not words.
   const tokens = (extractor.tokenizer as unknown as { model: { tokens_to_ids: Map<string, number> } }).model.tokens_to_ids;
   const vocabulary = builtin ? new Set([...tokens.keys()].filter((t) => !/^\[[A-Z]+\]$/.test(t))) : null;
-  const embed: Embedder['embed'] = async (texts, kind, onProgress) => {
+  const prefixed = (texts: string[], kind: 'query' | 'passage') => {
     const prefix = kind === 'query' ? queryPrefix : passagePrefix;
+    return prefix ? texts.map((t) => prefix + t) : texts;
+  };
+  if (builtin) {
+    const words = await wholeWordModel(extractor, tokens);
+    return {
+      info: { id, checksum: checksumModel(folder, quantized), dim: probe.length, queryPrefix, passagePrefix },
+      folder,
+      vocabulary,
+      embed: async (texts, kind, onProgress) => {
+        const all = prefixed(texts, kind);
+        const out: Float32Array[] = [];
+        for (let i = 0; i < all.length; i += batchSize) {
+          out.push(...(await words.embed(all.slice(i, i + batchSize))));
+          onProgress?.(Math.min(i + batchSize, all.length));
+        }
+        return out;
+      },
+      embedWords: (list) => words.embedWords(list),
+    };
+  }
+  const embed: Embedder['embed'] = async (texts, kind, onProgress) => {
+    const all = prefixed(texts, kind);
     // Texts of similar length share a batch: every text is padded to the batch's longest, and the
     // model computes (and returns) the padding too. So callers hand over all their texts at once.
-    const order = texts.map((_, i) => i).sort((a, b) => texts[a].length - texts[b].length || a - b);
-    const out = new Array<Float32Array>(texts.length);
+    const order = all.map((_, i) => i).sort((a, b) => all[a].length - all[b].length || a - b);
+    const out = new Array<Float32Array>(all.length);
     for (let i = 0; i < order.length; i += batchSize) {
       const batch = order.slice(i, i + batchSize);
-      const vectors = await embedBatch(extractor, batch.map((t) => prefix + texts[t]));
+      const vectors = await embedBatch(extractor, batch.map((t) => all[t]));
       batch.forEach((t, n) => (out[t] = vectors[n]));
-      onProgress?.(Math.min(i + batchSize, texts.length));
+      onProgress?.(Math.min(i + batchSize, all.length));
     }
     return out;
   };
@@ -170,24 +186,107 @@ async function openModel(modelsDir: string, name: string, id: string, config: Co
     folder: local ? folder : null,
     vocabulary,
     embed,
-    // The built-in model's tokenizer holds whole words, so a word's vector is its own row: one
-    // model call for all the words, ids looked up directly (the tokenizer was most of the cost).
-    embedWords: vocabulary
-      ? async (words) => {
-          if (!words.length) return [];
-          const ids = BigInt64Array.from(words, (w) => BigInt(tokens.get(w) ?? tokens.get('[UNK]') ?? 0));
-          const { last_hidden_state: hidden } = await extractor.model({ input_ids: new Tensor('int64', ids, [words.length, 1]), attention_mask: new Tensor('int64', new BigInt64Array(words.length).fill(1n), [words.length, 1]) });
-          const data = hidden.data as Float32Array;
-          const dim = data.length / words.length;
-          return words.map((_, i) => {
-            const v = data.slice(i * dim, (i + 1) * dim);
-            let norm = 0;
-            for (const x of v) norm += x * x;
-            if (norm > 0) for (let d = 0; d < dim; d++) v[d] /= Math.sqrt(norm);
-            return v;
-          });
-        }
-      : (words) => embed(words, 'passage'),
+    embedWords: (words) => embed(words, 'passage'),
+  };
+}
+
+/** Scales `vector` to unit length in place (a text with no known word pools to zero, and stays zero instead of becoming NaN). */
+function normalizeInPlace(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (let d = 0; d < vector.length; d++) norm += vector[d] * vector[d];
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (let d = 0; d < vector.length; d++) vector[d] *= scale;
+  return vector;
+}
+
+/** Printable ASCII but "[" (which opens the tokenizer's special tokens): a piece of text read without the tokenizer. */
+const PLAIN_PIECE = /^[\x21-\x5a\x5c-\x7e]+$/;
+/** The BERT pre-tokenizer's split of lower-cased printable ASCII: runs of letters and digits, and each other character alone. */
+const PLAIN_WORDS = /[0-9a-z]+|[^0-9a-z]/g;
+
+/**
+ * The built-in model read word by word, giving the same vectors as embedBatch to the bit: its
+ * tokenizer holds whole words (bertTokenizerJson) and its network is a row lookup (onnxStaticModel),
+ * so a text's vector is the mean of its words' rows. A space-separated piece of text tokenizes the
+ * same on its own as inside the text (the normalizer works character by character, the
+ * pre-tokenizer splits at whitespace). A piece of printable ASCII is read here: lower-cased, split
+ * at punctuation, each word its id or [UNK] (with no "##" pieces in the vocabulary, WordPiece finds
+ * a whole word or nothing); any other piece goes through the tokenizer, whose per-call overhead
+ * (17 us a piece) is why pieces are not all sent to it. Each row is fetched from the model once, the
+ * first time a text uses it. Tokenizing every sentence anew and pooling padded batches were most of
+ * a query's sentence step (tests/model.test.ts compares with the transformers.js pipeline).
+ */
+async function wholeWordModel(extractor: FeatureExtractionPipeline, tokens: Map<string, number>) {
+  const { tokenizer } = extractor;
+  const [open, close] = tokenizer.encode('');
+  const maxLength = tokenizer.model_max_length;
+  const wordPiece = tokenizer.model as unknown as { unk_token_id: number; max_input_chars_per_word: number };
+  const plainAllowed = ![...tokens.keys()].some((t) => t.startsWith('##'));
+  // Pieces the tokenizer read (accented or other non-ASCII text), kept: 20,000 are a few MB.
+  const pieces = new LRUCache<string, number[]>({ max: 20_000 });
+  const vocabularySize = Math.max(...tokens.values()) + 1;
+  let dim = 0;
+  // Filled as rows are first used; bounded by the vocabulary (80,000 rows of 256 floats at most: 80 MB).
+  let rows = new Float32Array(0);
+  const loaded = new Uint8Array(vocabularySize);
+
+  const idsOf = (text: string): number[] => {
+    const ids = [open];
+    for (const piece of text.split(' ')) {
+      if (!piece) continue;
+      if (plainAllowed && PLAIN_PIECE.test(piece)) {
+        for (const word of piece.toLowerCase().match(PLAIN_WORDS)!) ids.push(word.length > wordPiece.max_input_chars_per_word ? wordPiece.unk_token_id : (tokens.get(word) ?? wordPiece.unk_token_id));
+        continue;
+      }
+      let pieceIds = pieces.get(piece);
+      if (!pieceIds) pieces.set(piece, (pieceIds = tokenizer.encode(piece, null, { add_special_tokens: false })));
+      for (const id of pieceIds) ids.push(id);
+    }
+    ids.push(close);
+    // As the tokenizer cuts a text: [CLS] ... [SEP], then at its maximum length.
+    return ids.length > maxLength ? ids.slice(0, maxLength) : ids;
+  };
+
+  const load = async (ids: Iterable<number>) => {
+    const missing = [...new Set(ids)].filter((id) => !loaded[id]);
+    if (!missing.length) return;
+    const { last_hidden_state: hidden } = await extractor.model({
+      input_ids: new Tensor('int64', BigInt64Array.from(missing, BigInt), [missing.length, 1]),
+      attention_mask: new Tensor('int64', new BigInt64Array(missing.length).fill(1n), [missing.length, 1]),
+    });
+    const data = hidden.data as Float32Array;
+    if (!dim) rows = new Float32Array(vocabularySize * (dim = data.length / missing.length));
+    missing.forEach((id, i) => {
+      rows.set(data.subarray(i * dim, (i + 1) * dim), id * dim);
+      loaded[id] = 1;
+    });
+  };
+
+  await load([open, close]);
+  return {
+    async embed(texts: string[]): Promise<Float32Array[]> {
+      const ids = texts.map(idsOf);
+      await load(ids.flat());
+      const [matrix, width] = [rows, dim];
+      return ids.map((row) => {
+        // Summed in token order into float32, as embedBatch pools, so the vectors are the same bits.
+        const vector = new Float32Array(width);
+        for (const id of row) for (let d = 0, at = id * width; d < width; d++) vector[d] += matrix[at + d];
+        return normalizeInPlace(vector);
+      });
+    },
+    /** A word's own row, unit length (zero for a word the model does not know: its [UNK] row is zero). */
+    async embedWords(words: string[]): Promise<Float32Array[]> {
+      const ids = words.map((w) => tokens.get(w) ?? tokens.get('[UNK]') ?? 0);
+      await load(ids);
+      return ids.map((id) => {
+        const v = rows.slice(id * dim, (id + 1) * dim);
+        let norm = 0;
+        for (const x of v) norm += x * x;
+        if (norm > 0) for (let d = 0; d < dim; d++) v[d] /= Math.sqrt(norm);
+        return v;
+      });
+    },
   };
 }
 

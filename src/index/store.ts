@@ -1,7 +1,7 @@
 import { UserError } from '../config.js';
 import { dot } from '../embed/index.js';
 import type { Chunk } from '../types.js';
-import { LruMap } from '../lru.js';
+import { LRUCache } from 'lru-cache';
 import { LexicalIndex } from './lexicalIndex.js';
 import type { VectorStore } from './vectorStore.js';
 
@@ -86,7 +86,7 @@ export interface PassageStore {
  * are kept for the calls that follow (the timeline's matching passages read the same).
  */
 export class EmbeddedStore implements PassageStore {
-  private readonly recent = new LruMap<string, Float64Array>(4);
+  private readonly recent = new LRUCache<string, Float64Array>({ max: 4 });
 
   constructor(
     readonly vectors: VectorStore,

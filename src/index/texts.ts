@@ -1,4 +1,4 @@
-import { LruMap } from '../lru.js';
+import { LRUCache } from 'lru-cache';
 import type { ArrayRanges } from './binary.js';
 
 /**
@@ -9,7 +9,7 @@ import type { ArrayRanges } from './binary.js';
  */
 export class DocumentTexts {
   private readonly decoder = new TextDecoder();
-  private readonly decoded: LruMap<number, string>;
+  private readonly decoded: LRUCache<number, string>;
 
   constructor(
     private readonly bytes: ArrayRanges<Uint8Array>,
@@ -17,7 +17,7 @@ export class DocumentTexts {
     private readonly offsets: Uint32Array,
     capacity = 2000,
   ) {
-    this.decoded = new LruMap(capacity);
+    this.decoded = new LRUCache({ max: capacity });
   }
 
   static encode(texts: string[]): { bytes: Uint8Array; offsets: Uint32Array } {

@@ -6,7 +6,7 @@ import { isQuestion } from '../answer/question.js';
 import { candidatesOf, shippedAnswerReader, type AnswerReader } from '../answer/reader/model.js';
 import { splitSentences } from '../chunk/index.js';
 import { loadFromModelsDir } from '../embed/index.js';
-import { LruMap } from '../lru.js';
+import { LRUCache } from 'lru-cache';
 
 /** A model that reads the question and a passage together and scores how well the passage answers. */
 export interface Reranker {
@@ -28,7 +28,7 @@ export interface Reranker {
 export function readerReranker(reader: AnswerReader): Reranker {
   // Passages' sentences, kept for the passages read lately: splitting is half of a re-ordering's
   // time (5 ms for 20 passages), and the next questions often reach the same passages.
-  const split = new LruMap<string, string[]>(5000);
+  const split = new LRUCache<string, string[]>({ max: 5000 });
   const sentencesOf = (text: string) => {
     let sentences = split.get(text);
     if (!sentences) split.set(text, (sentences = splitSentences(text).map((s) => text.slice(s.start, s.end))));

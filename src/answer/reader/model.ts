@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { LruMap } from '../../lru.js';
+import { LRUCache } from 'lru-cache';
 import { encodeReaderGraph, encodeWordStateGraph } from './graph.js';
 import { MATCH_FEATURES, matchFeatures, MAX_CONTEXT_TOKENS, MAX_QUESTION_TOKENS, MAX_SENTENCE_TOKENS, readerTokens, type ReaderToken } from './tokens.js';
 import { readWordVectors, UNKNOWN_RARITY, type WordVectorTable } from './vectors.js';
@@ -132,9 +132,9 @@ export class AnswerReader {
   private readonly w: Record<string, Float32Array>;
   private readonly functionIds: Map<string, number>;
   /** Token states by token key: an archive repeats its words, so most of a question's words were read before. */
-  private readonly states: LruMap<string, TokenState>;
+  private readonly states: LRUCache<string, TokenState>;
   /** Tokens of texts read lately: a query reads its passages' sentences, and the next query often the same. */
-  private readonly texts: LruMap<string, ReaderToken[]>;
+  private readonly texts: LRUCache<string, ReaderToken[]>;
   /** The comparisons' graph and the word-state graph in onnxruntime, made as the reader loads. */
   private readonly session: Promise<ort.InferenceSession>;
   private readonly wordStates: Promise<ort.InferenceSession>;
@@ -144,8 +144,8 @@ export class AnswerReader {
     readonly vectors: WordVectorTable,
     capacity = { states: 50_000, texts: 20_000 },
   ) {
-    this.states = new LruMap(capacity.states);
-    this.texts = new LruMap(capacity.texts);
+    this.states = new LRUCache({ max: capacity.states });
+    this.texts = new LRUCache({ max: capacity.texts });
     ({ d: this.d, h: this.h, g: this.g } = model.dims);
     const shapes = tensorShapes({ ...model.dims, f: model.functionWords.length + 1, v: vectors.dim });
     for (const [name, shape] of Object.entries(shapes)) {
