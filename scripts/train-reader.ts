@@ -5,7 +5,7 @@
  * answering sentences against the other sentences of their paragraph). Settings are chosen on
  * SQuAD's dev articles (the epoch kept is the best there); SQuAD's test articles and WikiQA's
  * held-out summaries are only reported. Deterministic: the same data gives the same files.
- * Usage: npm run --silent train-reader -- [--squad-share 1|0.5|0.25] [--out-dir DIR]
+ * Usage: npm run --silent train-reader -- [--squad-share 1|0.5|0.25] [--without-match] [--out-dir DIR]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -27,9 +27,10 @@ const options = new Command()
   .option('--epochs <n>', 'epochs (the one best on SQuAD dev is kept)', '3')
   .option('--learning-rate <rate>', 'Adam learning rate', '0.0005')
   .option('--dropout <share>', 'dropout while training', '0.2')
+  .option('--without-match', 'hold the exact, stem and prefix match weights at 0 (an ablation: words align by their vectors alone)')
   .option('--wikiqa-repeat <n>', 'times each WikiQA question is trained on per epoch (SQuAD has five times as many)', '1')
   .parse()
-  .opts<{ squadShare: string; outDir: string; epochs: string; learningRate: string; dropout: string; wikiqaRepeat: string }>();
+  .opts<{ squadShare: string; outDir: string; epochs: string; learningRate: string; dropout: string; wikiqaRepeat: string; withoutMatch?: boolean }>();
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const started = Date.now();
 const squadFile = locateSquad(ROOT);
@@ -95,7 +96,7 @@ const vectorBytes = encodeWordVectors(vocabulary, factorized.vectors, dim, rarit
 const vectors = decodeWordVectors(vectorBytes);
 
 await useWasmBackend();
-const networkOptions: NetworkOptions = { d: 64, h: 64, g: 64, candidates: 8, questionsPerBatch: 16, epochs: Number(options.epochs), learningRate: Number(options.learningRate), dropout: Number(options.dropout), seed: 11 };
+const networkOptions: NetworkOptions = { d: 64, h: 64, g: 64, candidates: 8, questionsPerBatch: 16, epochs: Number(options.epochs), learningRate: Number(options.learningRate), dropout: Number(options.dropout), seed: 11, ...(options.withoutMatch ? { withoutMatch: true } : {}) };
 const functionWords = [...new Set([...STOP, 'who', 'whom', 'whose', 'what', 'which', 'when', 'where', 'why', 'how'])].filter((w) => !vectors.index.has(w)).sort();
 const network = new ReaderNetwork(networkOptions, vectors, functionWords);
 
@@ -165,7 +166,7 @@ const model: ReaderModel = {
   checks: checkPairs.map((p, i) => ({ ...p, score: networkScores[i] })),
   training: {
     command: 'npm run train-reader',
-    options: { squadShare: share, epochs: Number(options.epochs), learningRate: Number(options.learningRate), dropout: Number(options.dropout), wikiqaRepeat: Number(options.wikiqaRepeat) },
+    options: { squadShare: share, epochs: Number(options.epochs), learningRate: Number(options.learningRate), dropout: Number(options.dropout), wikiqaRepeat: Number(options.wikiqaRepeat), ...(options.withoutMatch ? { withoutMatch: true } : {}) },
     data: `SQuAD v1.1 (${relative(ROOT, squadFile)}): ${squadTrain.length} questions of its training articles (${[...new Set(paragraphs.filter((p) => p.part === 'train').map((p) => p.article))].length}); WikiQA (${relative(ROOT, wikiqaFile)}): ${wikiqaTrain.length} answerable questions of its training summaries, each ${options.wikiqaRepeat} times an epoch. Word vectors: WordNet 3.1 and that training text.`,
     network: networkOptions,
     vocabulary: vocabulary.length,

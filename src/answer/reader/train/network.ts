@@ -31,6 +31,8 @@ export interface NetworkOptions {
   /** Share of token states and pooled comparisons dropped while training (0: none). */
   dropout: number;
   seed: number;
+  /** An ablation: the match features' weights held at 0, so words align by their vectors alone. */
+  withoutMatch?: boolean;
 }
 
 let backendReady: Promise<boolean> | null = null;
@@ -69,7 +71,10 @@ export class ReaderNetwork {
           const limit = Math.sqrt(6 / (fanIn + fanOut));
           for (let i = 0; i < size; i++) values[i] = (random() * 2 - 1) * limit;
         }
-        return [name, tf.variable(tf.tensor(values, shape), true)];
+        // --without-match: drawn as usual (so the other weights start as in the full network), then held at 0.
+        const held = options.withoutMatch === true && name.includes('Match');
+        if (held) values.fill(0);
+        return [name, tf.variable(tf.tensor(values, shape), !held)];
       }),
     );
   }
