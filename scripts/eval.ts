@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import type { Archive } from '../src/archive.js';
 import { loadConfig, type Config } from '../src/config.js';
-import { mean } from '../src/eval/metrics.js';
+import { calibration, mean, type Calibration } from '../src/eval/metrics.js';
 import { evaluateSeedQuestions, readSeedQuestions, type SeedEvaluation } from '../src/eval/seedQuestions.js';
 import { locateScifact, readScifactQueries, scifactSettings, scoreBatchOutput } from '../src/eval/scifact.js';
 import { prepareWithProgress } from '../src/cli/progress.js';
@@ -158,10 +158,11 @@ if (runs('wikiqa')) {
       });
       const threshold = thresholdOf(model);
       const at = (t: number) => triggerMetrics(outcomes.map((o) => ({ ...o, answered: o.score >= t })));
-      rows[name] = { threshold, ...at(threshold), curve: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((t) => ({ threshold: t, ...at(t) })) };
+      const calibrated = calibration(lines.flatMap((l, i) => (l.answer ? [{ probability: l.answer.score, right: outcomes[i].right }] : [])));
+      rows[name] = { threshold, ...at(threshold), calibration: calibrated, curve: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map((t) => ({ threshold: t, ...at(t) })) };
     }
-    log(`${'answer scorer'.padEnd(40)} threshold precision recall F1     answered right`);
-    for (const [name, m] of Object.entries(rows) as Array<[string, TriggerMetrics & { threshold: number }]>) log(`${name.padEnd(40)} ${m.threshold.toFixed(2)}      ${fmt(m.precision)}     ${fmt(m.recall)}  ${fmt(m.f1)}  ${String(m.answered).padEnd(8)} ${m.right}`);
+    log(`${'answer scorer'.padEnd(40)} threshold precision recall F1     answered right    calibration error (ECE) / Brier`);
+    for (const [name, m] of Object.entries(rows) as Array<[string, TriggerMetrics & { threshold: number; calibration: Calibration }]>) log(`${name.padEnd(40)} ${m.threshold.toFixed(2)}      ${fmt(m.precision)}     ${fmt(m.recall)}  ${fmt(m.f1)}  ${String(m.answered).padEnd(8)} ${String(m.right).padEnd(8)} ${fmt(m.calibration.ece)} / ${fmt(m.calibration.brier)}`);
     log(`${'published (Yang et al. 2015, test, summary given)'.padEnd(40)}           0.28      0.36   0.32`);
     (report.suites as Record<string, unknown>).wikiqa = { questions: heldOut.length, rows };
   }
@@ -208,8 +209,9 @@ if (runs('squad')) {
       const scored = lines.map((l) => ({ fact: asksForFact(readQuestion(byId.get(l.id)!.q.question)), ...squadScores(l.answer?.short?.text ?? null, byId.get(l.id)!.q.answers.map((a) => a.text)) }));
       const facts = scored.filter((x) => x.fact);
       const short = { f1: mean(scored.map((x) => x.f1)), exact: mean(scored.map((x) => x.exact)), factQuestions: facts.length, factF1: mean(facts.map((x) => x.f1)), factExact: mean(facts.map((x) => x.exact)) };
-      rows[name] = { questions: lines.length, threshold, answered: given.length, right, sentenceRight: right / lines.length, firstChoiceRight: firstChoice / lines.length, short };
-      log(`${name.padEnd(40)} answering sentence right ${fmt(right / lines.length)} (${right} of ${lines.length}; ${lines.length - given.length} withheld); first choice right ${fmt(firstChoice / lines.length)}; short answer F1 ${fmt(short.f1)} (exact ${fmt(short.exact)}), on the ${facts.length} asking for a fact ${fmt(short.factF1)} (exact ${fmt(short.factExact)})`);
+      const calibrated = calibration(lines.flatMap((l) => (l.answer ? [{ probability: l.answer.score, right: isRight(l) }] : [])));
+      rows[name] = { questions: lines.length, threshold, answered: given.length, right, sentenceRight: right / lines.length, firstChoiceRight: firstChoice / lines.length, short, calibration: calibrated };
+      log(`${name.padEnd(40)} answering sentence right ${fmt(right / lines.length)} (${right} of ${lines.length}; ${lines.length - given.length} withheld); first choice right ${fmt(firstChoice / lines.length)}; short answer F1 ${fmt(short.f1)} (exact ${fmt(short.exact)}), on the ${facts.length} asking for a fact ${fmt(short.factF1)} (exact ${fmt(short.factExact)}); calibration error (ECE) ${fmt(calibrated.ece)}, Brier ${fmt(calibrated.brier)}`);
     }
     (report.suites as Record<string, unknown>).squad = { questions: questions.length, articles: articles.size, rows };
   }

@@ -22,6 +22,7 @@ import { writeOrCheck } from './shipped.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { answers as seedAnswers, readSeedQuestions } from '../src/eval/seedQuestions.js';
 import { isRightAnswer, locateWikiqa, materializeWikiqaCorpus, readWikiqa, sentenceSpans, triggerMetrics } from '../src/eval/wikiqa.js';
+import { calibration, type Calibration } from '../src/eval/metrics.js';
 import { fusedOrderOnly, loadReranker, rankPassages } from '../src/retrieve/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -189,6 +190,8 @@ function train(without: string | null): AnswerModel {
           unanswerableWithheld: seeds.filter((i) => !examples[i].answerable && probabilities[i] < threshold).length,
           unanswerable: seeds.filter((i) => !examples[i].answerable).length,
         },
+        // answer.score against what happened, over the questions with a candidate (out of fold).
+        calibration: Object.fromEntries((['wikiqa', 'seeds'] as const).map((domain) => [domain, calibration(examples.flatMap((e, i) => (e.domain === domain && decisions[i].best ? [{ probability: probabilities[i], right: right[i] === 1 }] : [])))])),
         bestCandidateRight: { wikiqa: round(count('wikiqa').length ? examples.filter((e, i) => e.domain === 'wikiqa' && right[i]).length / examples.filter((e) => e.domain === 'wikiqa' && e.answerable).length : 0), seeds: round(seeds.filter((i) => right[i]).length / seeds.filter((i) => examples[i].answerable).length) },
       },
       curve: thresholds.filter((t) => Math.round(t * 100) % 5 === 0).map((t) => ({ threshold: t, wikiqa: summary(at(t, 'wikiqa')), seeds: summary(at(t, 'seeds')) })),
@@ -200,7 +203,8 @@ const serialize = (model: AnswerModel) => `${JSON.stringify(model, (_key, value)
 const write = (out: string, model: AnswerModel) => writeFileSync(out, serialize(model));
 const describe = (model: AnswerModel) => {
   const cv = model.training.crossValidated as { threshold: number; wikiqa: { precision: number; recall: number; f1: number }; seeds: { answerableRight: number; answerableWithheld: number; unanswerableWithheld: number; unanswerable: number } };
-  return `threshold ${cv.threshold}; WikiQA precision ${cv.wikiqa.precision}, recall ${cv.wikiqa.recall}, F1 ${cv.wikiqa.f1}; seeds answer right ${cv.seeds.answerableRight}, ${cv.seeds.answerableWithheld} answerable withheld, ${cv.seeds.unanswerableWithheld} of ${cv.seeds.unanswerable} unanswerable withheld`;
+  const ece = (domain: 'wikiqa' | 'seeds') => (model.training.crossValidated as { calibration: Record<string, Calibration> }).calibration[domain].ece.toFixed(3);
+  return `threshold ${cv.threshold}; WikiQA precision ${cv.wikiqa.precision}, recall ${cv.wikiqa.recall}, F1 ${cv.wikiqa.f1}; seeds answer right ${cv.seeds.answerableRight}, ${cv.seeds.answerableWithheld} answerable withheld, ${cv.seeds.unanswerableWithheld} of ${cv.seeds.unanswerable} unanswerable withheld; calibration error (ECE) WikiQA ${ece('wikiqa')}, seeds ${ece('seeds')}`;
 };
 const model = train(null);
 log(`cross-validated: ${describe(model)}`);

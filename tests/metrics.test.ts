@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mean, mrrAt, ndcgAt, percentile, recallAt } from '../src/eval/metrics.js';
+import { calibration, mean, mrrAt, ndcgAt, percentile, recallAt } from '../src/eval/metrics.js';
 
 // Values computed by hand (the README's SciFact figures rest on these functions).
 describe('ranking metrics', () => {
@@ -44,5 +44,26 @@ describe('ranking metrics', () => {
     expect(percentile([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 90)).toBe(90);
     expect(mean([1, 2])).toBe(1.5);
     expect(mean([])).toBe(0);
+  });
+});
+
+describe('calibration', () => {
+  it('bins probabilities, compares each bin\'s mean with its share right, and weighs the gaps by count', () => {
+    // Bin 0.2-0.3: mean 0.25, 1 of 4 right (calibrated); bin 0.9-1: mean 0.95, 1 of 2 right (gap 0.45).
+    const outcomes = [
+      ...[0.2, 0.25, 0.25, 0.3 - 1e-9].map((probability, i) => ({ probability, right: i === 0 })),
+      { probability: 0.9, right: true },
+      { probability: 1, right: false },
+    ];
+    const c = calibration(outcomes);
+    expect(c.count).toBe(6);
+    expect(c.bins.map((b) => [b.from, b.count])).toEqual([[0.2, 4], [0.9, 2]]);
+    expect(c.bins[0].meanProbability).toBeCloseTo(0.25, 6);
+    expect(c.bins[0].rightShare).toBe(0.25);
+    expect(c.bins[1].meanProbability).toBeCloseTo(0.95, 6);
+    expect(c.ece).toBeCloseTo((4 / 6) * 0 + (2 / 6) * 0.45, 6);
+    const brier = (0.8 ** 2 + 0.25 ** 2 * 2 + (0.3 - 1e-9) ** 2 + 0.1 ** 2 + 1) / 6;
+    expect(c.brier).toBeCloseTo(brier, 6);
+    expect(calibration([])).toEqual({ count: 0, brier: 0, ece: 0, bins: [] });
   });
 });

@@ -32,3 +32,33 @@ export function percentile(xs: number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
+
+/** Probabilities against what happened, in equal-width bins: what "answer.score is the probability it is right" is checked by. */
+export interface Calibration {
+  count: number;
+  /** Mean squared gap between probability and outcome (0 is perfect; always saying 0.5 scores 0.25). */
+  brier: number;
+  /** Expected calibration error: the bins' gaps between mean probability and share right, weighted by their counts. */
+  ece: number;
+  bins: Array<{ from: number; to: number; count: number; meanProbability: number; rightShare: number }>;
+}
+
+export function calibration(outcomes: Array<{ probability: number; right: boolean }>, binCount = 10): Calibration {
+  const bins = Array.from({ length: binCount }, (_, b) => ({ from: b / binCount, to: (b + 1) / binCount, count: 0, meanProbability: 0, rightShare: 0 }));
+  let brier = 0;
+  for (const { probability, right } of outcomes) {
+    const bin = bins[Math.min(binCount - 1, Math.floor(probability * binCount))];
+    bin.count++;
+    bin.meanProbability += probability;
+    bin.rightShare += right ? 1 : 0;
+    brier += (probability - (right ? 1 : 0)) ** 2;
+  }
+  const filled = bins.filter((b) => b.count > 0).map((b) => ({ ...b, meanProbability: b.meanProbability / b.count, rightShare: b.rightShare / b.count }));
+  const count = outcomes.length;
+  return {
+    count,
+    brier: count ? brier / count : 0,
+    ece: count ? filled.reduce((sum, b) => sum + (b.count / count) * Math.abs(b.meanProbability - b.rightShare), 0) : 0,
+    bins: filled,
+  };
+}
