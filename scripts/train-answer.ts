@@ -202,9 +202,8 @@ function train(without: string | null): AnswerModel {
 const serialize = (model: AnswerModel) => `${JSON.stringify(model, (_key, value) => (typeof value === 'number' && !Number.isInteger(value) ? round(value, 6) : value), 2)}\n`;
 const write = (out: string, model: AnswerModel) => writeFileSync(out, serialize(model));
 const describe = (model: AnswerModel) => {
-  const cv = model.training.crossValidated as { threshold: number; wikiqa: { precision: number; recall: number; f1: number }; seeds: { answerableRight: number; answerableWithheld: number; unanswerableWithheld: number; unanswerable: number } };
-  const ece = (domain: 'wikiqa' | 'seeds') => (model.training.crossValidated as { calibration: Record<string, Calibration> }).calibration[domain].ece.toFixed(3);
-  return `threshold ${cv.threshold}; WikiQA precision ${cv.wikiqa.precision}, recall ${cv.wikiqa.recall}, F1 ${cv.wikiqa.f1}; seeds answer right ${cv.seeds.answerableRight}, ${cv.seeds.answerableWithheld} answerable withheld, ${cv.seeds.unanswerableWithheld} of ${cv.seeds.unanswerable} unanswerable withheld; calibration error (ECE) WikiQA ${ece('wikiqa')}, seeds ${ece('seeds')}`;
+  const cv = model.training.crossValidated as { threshold: number; wikiqa: { precision: number; recall: number; f1: number }; seeds: { answerableRight: number; answerableWithheld: number; unanswerableWithheld: number; unanswerable: number }; calibration: Record<'wikiqa' | 'seeds', Calibration> };
+  return `threshold ${cv.threshold}; WikiQA precision ${cv.wikiqa.precision}, recall ${cv.wikiqa.recall}, F1 ${cv.wikiqa.f1}; seeds answer right ${cv.seeds.answerableRight}, ${cv.seeds.answerableWithheld} answerable withheld, ${cv.seeds.unanswerableWithheld} of ${cv.seeds.unanswerable} unanswerable withheld; calibration error (ECE) WikiQA ${cv.calibration.wikiqa.ece.toFixed(3)}, seeds ${cv.calibration.seeds.ece.toFixed(3)}`;
 };
 const model = train(null);
 log(`cross-validated: ${describe(model)}`);

@@ -149,10 +149,11 @@ async function openModel(modelsDir: string, name: string, id: string, config: Co
     const prefix = kind === 'query' ? queryPrefix : passagePrefix;
     return prefix ? texts.map((t) => prefix + t) : texts;
   };
+  const info = { id, checksum: local ? checksumModel(folder, quantized) : `remote:${name}`, dim: probe.length, queryPrefix, passagePrefix };
   if (builtin) {
-    const words = await wholeWordModel(extractor, tokens);
+    const words = wholeWordModel(extractor, probe.length);
     return {
-      info: { id, checksum: checksumModel(folder, quantized), dim: probe.length, queryPrefix, passagePrefix },
+      info,
       folder,
       vocabulary,
       embed: async (texts, kind, onProgress) => {
@@ -181,13 +182,7 @@ async function openModel(modelsDir: string, name: string, id: string, config: Co
     }
     return out;
   };
-  return {
-    info: { id, checksum: local ? checksumModel(folder, quantized) : `remote:${name}`, dim: probe.length, queryPrefix, passagePrefix },
-    folder: local ? folder : null,
-    vocabulary,
-    embed,
-    embedWords: (words) => embed(words, 'passage'),
-  };
+  return { info, folder: local ? folder : null, vocabulary, embed, embedWords: (words) => embed(words, 'passage') };
 }
 
 /** Scales `vector` to unit length in place (a text with no known word pools to zero, and stays zero instead of becoming NaN). */
@@ -216,26 +211,26 @@ const PLAIN_WORDS = /[0-9a-z]+|[^0-9a-z]/g;
  * first time a text uses it. Tokenizing every sentence anew and pooling padded batches were most of
  * a query's sentence step (tests/model.test.ts compares with the transformers.js pipeline).
  */
-async function wholeWordModel(extractor: FeatureExtractionPipeline, tokens: Map<string, number>) {
+function wholeWordModel(extractor: FeatureExtractionPipeline, dim: number) {
   const { tokenizer } = extractor;
   const [open, close] = tokenizer.encode('');
   const maxLength = tokenizer.model_max_length;
-  const wordPiece = tokenizer.model as unknown as { unk_token_id: number; max_input_chars_per_word: number };
-  const plainAllowed = ![...tokens.keys()].some((t) => t.startsWith('##'));
+  const wordPiece = tokenizer.model as unknown as { vocab: string[]; tokens_to_ids: Map<string, number>; unk_token_id: number; max_input_chars_per_word: number };
+  const { vocab, tokens_to_ids: tokens, unk_token_id: unknown } = wordPiece;
+  const plainAllowed = !vocab.some((t) => t.startsWith('##'));
   // Pieces the tokenizer read (accented or other non-ASCII text), kept: 20,000 are a few MB.
   const pieces = new LRUCache<string, number[]>({ max: 20_000 });
-  const vocabularySize = Math.max(...tokens.values()) + 1;
-  let dim = 0;
-  // Filled as rows are first used; bounded by the vocabulary (80,000 rows of 256 floats at most: 80 MB).
-  let rows = new Float32Array(0);
-  const loaded = new Uint8Array(vocabularySize);
+  // Filled as rows are first used; bounded by the vocabulary (80,000 rows of 256 floats at most: 80 MB,
+  // of which only the pages of rows used are ever touched).
+  const rows = new Float32Array(vocab.length * dim);
+  const loaded = new Uint8Array(vocab.length);
 
   const idsOf = (text: string): number[] => {
     const ids = [open];
     for (const piece of text.split(' ')) {
       if (!piece) continue;
       if (plainAllowed && PLAIN_PIECE.test(piece)) {
-        for (const word of piece.toLowerCase().match(PLAIN_WORDS)!) ids.push(word.length > wordPiece.max_input_chars_per_word ? wordPiece.unk_token_id : (tokens.get(word) ?? wordPiece.unk_token_id));
+        for (const word of piece.toLowerCase().match(PLAIN_WORDS)!) ids.push(word.length > wordPiece.max_input_chars_per_word ? unknown : (tokens.get(word) ?? unknown));
         continue;
       }
       let pieceIds = pieces.get(piece);
@@ -255,29 +250,30 @@ async function wholeWordModel(extractor: FeatureExtractionPipeline, tokens: Map<
       attention_mask: new Tensor('int64', new BigInt64Array(missing.length).fill(1n), [missing.length, 1]),
     });
     const data = hidden.data as Float32Array;
-    if (!dim) rows = new Float32Array(vocabularySize * (dim = data.length / missing.length));
     missing.forEach((id, i) => {
       rows.set(data.subarray(i * dim, (i + 1) * dim), id * dim);
       loaded[id] = 1;
     });
   };
 
-  await load([open, close]);
   return {
     async embed(texts: string[]): Promise<Float32Array[]> {
       const ids = texts.map(idsOf);
       await load(ids.flat());
-      const [matrix, width] = [rows, dim];
       return ids.map((row) => {
         // Summed in token order into float32, as embedBatch pools, so the vectors are the same bits.
-        const vector = new Float32Array(width);
-        for (const id of row) for (let d = 0, at = id * width; d < width; d++) vector[d] += matrix[at + d];
+        const vector = new Float32Array(dim);
+        for (const id of row) for (let d = 0, at = id * dim; d < dim; d++) vector[d] += rows[at + d];
         return normalizeInPlace(vector);
       });
     },
-    /** A word's own row, unit length (zero for a word the model does not know: its [UNK] row is zero). */
+    /**
+     * A word's own row, unit length (zero for a word the model does not know: its [UNK] row is
+     * zero). Divided by the norm, as word vectors always were, not multiplied by its inverse as
+     * texts are: the answer model's features were trained on these bits.
+     */
     async embedWords(words: string[]): Promise<Float32Array[]> {
-      const ids = words.map((w) => tokens.get(w) ?? tokens.get('[UNK]') ?? 0);
+      const ids = words.map((w) => tokens.get(w) ?? unknown);
       await load(ids);
       return ids.map((id) => {
         const v = rows.slice(id * dim, (id + 1) * dim);

@@ -4,9 +4,8 @@ import { AutoModelForSequenceClassification, AutoTokenizer, type PreTrainedModel
 import { UserError, type Config } from '../config.js';
 import { isQuestion } from '../answer/question.js';
 import { candidatesOf, shippedAnswerReader, type AnswerReader } from '../answer/reader/model.js';
-import { splitSentences } from '../chunk/index.js';
+import { passageSentences } from '../answer/sentences.js';
 import { loadFromModelsDir } from '../embed/index.js';
-import { LRUCache } from 'lru-cache';
 
 /** A model that reads the question and a passage together and scores how well the passage answers. */
 export interface Reranker {
@@ -26,14 +25,7 @@ export interface Reranker {
  * 0.693 at a fifth of the order, 0.666 at half).
  */
 export function readerReranker(reader: AnswerReader): Reranker {
-  // Passages' sentences, kept for the passages read lately: splitting is half of a re-ordering's
-  // time (5 ms for 20 passages), and the next questions often reach the same passages.
-  const split = new LRUCache<string, string[]>({ max: 5000 });
-  const sentencesOf = (text: string) => {
-    let sentences = split.get(text);
-    if (!sentences) split.set(text, (sentences = splitSentences(text).map((s) => text.slice(s.start, s.end))));
-    return sentences;
-  };
+  const sentencesOf = (text: string) => passageSentences(text).map((s) => text.slice(s.start, s.end));
   return {
     id: 'answer-reader',
     weight: 0.5,
